@@ -1,0 +1,83 @@
+"""Project-level API pieces: error format, token login, the audit trail (read-only), the schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.urls import path
+from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework import serializers, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView, exception_handler as drf_exception_handler
+
+from safecam.audit import AuditAction, audit_record
+from safecam.models import AuditEvent
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, with every error as ``{"detail": message}`` (plus field errors when a form failed)."""
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, (dict, list)) and "detail" not in response.data:
+        response.data = {"detail": "The request is not valid; see the field errors.", "errors": response.data}
+    return response
+
+
+class TokenObtainView(APIView):
+    """``POST username, password`` → ``{"token": ...}``; use as ``Authorization: Token <token>``."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+    serializer_class = AuthTokenSerializer
+
+    @extend_schema(request=AuthTokenSerializer,
+                   responses=inline_serializer("Token", {"token": serializers.CharField()}))
+    def post(self, request: Request) -> Response:
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)  # a failed attempt is audited by the auth signal
+        user = serializer.validated_data["user"]
+        with transaction.atomic():
+            token, _created = Token.objects.get_or_create(user=user)
+            audit_record(action=AuditAction.TOKEN_ISSUED, actor=user, target=user)
+        return Response({"token": token.key})
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_username", read_only=True)
+
+    class Meta:
+        model = AuditEvent
+        fields = ["seq", "at", "actor", "action", "target_type", "target_id", "target_repr", "ip", "details",
+                  "prev_hash", "hash"]
+
+
+class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """The audit trail, newest first; for the data-protection officer. Nobody can change it."""
+
+    serializer_class = AuditEventSerializer
+    lookup_field = "seq"
+    filterset_fields = ["action", "actor_username", "target_type", "target_id"]
+    ordering_fields = ["seq", "at"]
+
+    def get_queryset(self):  # type: ignore[override]
+        return AuditEvent.objects.restrict(self.request.user, "view").order_by("-seq")
+
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
+
+urlpatterns = [
+    path("auth/token/", TokenObtainView.as_view(), name="token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    *router.urls,
+]

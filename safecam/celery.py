@@ -1,0 +1,24 @@
+"""The Celery application. Tasks live in each app's ``tasks.py`` and stay thin (STYLE.md).
+
+With the embedded default broker (kombu's filesystem transport) the queue folders must exist
+before a worker starts, so they are made here.
+"""
+
+import os
+from pathlib import Path
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safecam.settings")
+
+app = Celery("safecam")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_configure.connect
+def _make_broker_folders(sender: Celery, **kwargs: object) -> None:
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "control_folder"):
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,93 @@
+"""The audit trail: an append-only, hash-chained record of what was done, by whom, from where.
+
+Each :class:`AuditEvent` stores ``hash = sha256(canonical content + previous hash)`` and a gapless
+sequence number; :class:`AuditChainHead` holds the newest sequence number and hash. Writers lock
+the head row (``SELECT ... FOR UPDATE``), so events are chained in commit order even with several
+web and worker processes, and an event is written in the same transaction as the change it
+records: if the change rolls back, so does its event, and vice versa.
+
+Editing a row breaks its hash; deleting one leaves a gap in ``seq`` (or, for the newest, a head
+that no longer matches). ``manage.py verify_audit`` finds both. Rows cannot be changed or deleted
+through the ORM, the admin or the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from safecam.permissions import RestrictedQuerySet
+
+GENESIS_HASH = "0" * 64
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised on an attempt to change or delete an audit event."""
+
+
+class AuditEventQuerySet(RestrictedQuerySet):
+    """Audit events: readable by those holding ``safecam.view_auditevent`` (the DPO), never writable."""
+
+    def _restrict(self, user: Any, action: str) -> AuditEventQuerySet:
+        if action == "view" and user.has_perm("safecam.view_auditevent"):
+            return self
+        return self.none()
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("Audit events cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit events cannot be deleted.")
+
+
+class AuditEvent(models.Model):
+    """One entry of the append-only, hash-chained audit trail."""
+
+    seq = models.BigIntegerField(_("sequence number"), unique=True, editable=False)
+    at = models.DateTimeField(_("time"), db_index=True, editable=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+", editable=False,
+        help_text=_("Users with audit events are deactivated, never deleted."),
+    )
+    actor_username = models.CharField(_("actor's username"), max_length=150, blank=True, editable=False)
+    action = models.CharField(_("action"), max_length=64, db_index=True, editable=False)
+    target_type = models.CharField(_("target type"), max_length=100, blank=True, editable=False)
+    target_id = models.CharField(_("target id"), max_length=64, blank=True, db_index=True, editable=False)
+    target_repr = models.CharField(_("target"), max_length=200, blank=True, editable=False)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True, editable=False)
+    details = models.JSONField(_("details"), default=dict, blank=True, editable=False)
+    prev_hash = models.CharField(_("previous hash"), max_length=64, editable=False)
+    hash = models.CharField(_("hash"), max_length=64, unique=True, editable=False)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-seq"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.target_repr}".strip()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise AppendOnlyError("Audit events cannot be deleted.")
+
+
+class AuditChainHead(models.Model):
+    """The newest event's sequence number and hash; its row lock orders all audit writes."""
+
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    class Meta:
+        verbose_name = _("audit chain head")

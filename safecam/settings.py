@@ -1,0 +1,207 @@
+"""Django settings for SafeCam, read from the environment (see CONTRACT.md and the README).
+
+With nothing set, SafeCam runs on one machine: SQLite, a file-based Celery broker and local file
+storage, all under ``SAFECAM_DATA_DIR`` (``var/``). Production points ``DATABASE_URL``,
+``CELERY_BROKER_URL`` and ``SAFECAM_STORAGE_URL`` at PostgreSQL, Redis/RabbitMQ and SFTP/S3, sets
+``SAFECAM_SECRET_KEY`` and ``SAFECAM_HTTPS=true``. Every variable is read here and only here,
+through the typed helpers in :mod:`safecam.config`, which stop start-up on a malformed value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+from safecam import config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = config.env_path("SAFECAM_DATA_DIR", BASE_DIR / "var")
+
+DEBUG = config.env_bool("SAFECAM_DEBUG", False)
+SECRET_KEY = config.secret_key("SAFECAM_SECRET_KEY", DATA_DIR)
+SECRET_KEY_FALLBACKS = config.env_list("SAFECAM_SECRET_KEY_FALLBACKS", [])
+ALLOWED_HOSTS = config.env_list("SAFECAM_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = config.env_list("SAFECAM_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "guardian",
+    "safecam",
+    "cameras",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "safecam.middleware.LanguageMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "safecam.middleware.AuditContextMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "safecam.urls"
+WSGI_APPLICATION = "safecam.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": config.database_url("DATABASE_URL", DATA_DIR / "safecam.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+# Nobody anonymous holds a permission: no guardian anonymous user row is created.
+ANONYMOUS_USER_NAME = None
+GUARDIAN_RAISE_403 = False
+GUARDIAN_RENDER_403 = False
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# Language and time: Lithuanian first, English on request; stored in UTC, shown in Vilnius time.
+LANGUAGE_CODE = "lt"
+LANGUAGES = [("lt", _("Lithuanian")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["safecam.formats"]
+USE_I18N = True
+USE_THOUSAND_SEPARATOR = True
+USE_TZ = True
+TIME_ZONE = config.env_time_zone("SAFECAM_TIME_ZONE", "Europe/Vilnius")
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# The separate storage server: footage and everything else SafeCam keeps as files.
+STORAGE_URL_CONFIG = config.storage_url("SAFECAM_STORAGE_URL", DATA_DIR / "storage")
+STORAGES = {
+    "default": STORAGE_URL_CONFIG,
+    "footage": STORAGE_URL_CONFIG,
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+SPOOL_DIR = config.env_path("SAFECAM_SPOOL_DIR", DATA_DIR / "spool")
+
+# Celery: a file-based broker under the data dir unless CELERY_BROKER_URL names a server.
+CELERY_BROKER_URL = config.broker_url("CELERY_BROKER_URL")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = DATA_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict = {
+    "verify-audit-trail": {"task": "safecam.tasks.audit_trail_verify", "schedule": 6 * 3600.0},
+}
+
+# Camera registry rules.
+SAFECAM_RETENTION_DEFAULT_HOURS = 72
+SAFECAM_RETENTION_JUSTIFY_ABOVE_HOURS = 72
+SAFECAM_RETENTION_MAX_HOURS = config.env_int("SAFECAM_RETENTION_MAX_HOURS", 30 * 24, minimum=1)
+# Camera credentials are encrypted with a key derived from SECRET_KEY (plus fallbacks) and this salt.
+SALT_KEY = [config.env_str("SAFECAM_FIELD_SALT", "safecam-camera-credentials")]
+
+# Behind a reverse proxy that sets X-Forwarded-For / X-Forwarded-Proto.
+SAFECAM_BEHIND_PROXY = config.env_bool("SAFECAM_BEHIND_PROXY", False)
+if SAFECAM_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Production over HTTPS: secure cookies, HSTS, redirect. `check --deploy` is clean with these.
+HTTPS = config.env_bool("SAFECAM_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = config.env_int("SAFECAM_SESSION_HOURS", 10, minimum=1) * 3600
+
+EMAIL_BACKEND = config.env_str("SAFECAM_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = config.env_str("SAFECAM_FROM_EMAIL", "safecam@birzai.lt")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "safecam.api.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"token": "20/min"},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SafeCam API",
+    "DESCRIPTION": "Biržai district municipality CCTV records and compliance portal (Interreg LLI-457).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "safecam.logging.RedactCredentialsFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "root": {"handlers": ["console"], "level": config.env_str("SAFECAM_LOG_LEVEL", "INFO")},
+}
