@@ -1,0 +1,178 @@
+"""Shared fixtures: the personas of STYLE.md, built with the real services, and clients for them.
+
+``DJANGO_SETTINGS_MODULE`` comes from ``[tool.pytest.ini_options]`` in ``pyproject.toml``;
+``SAFECAM_DATA_DIR`` comes from the environment (the Makefile points it at a temporary folder).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser, Group
+from django.core.cache import cache
+from django.test import Client
+from rest_framework.test import APIClient
+
+from cameras import services
+from cameras.models import Camera, Site
+from safecam import roles
+from tests.factories import CameraFactory, SiteFactory
+
+User = get_user_model()
+
+PASSWORD = "Persona-pass-2026"
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings: Any) -> None:
+    # The manifest storage needs `collectstatic`; pages only need URLs.
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    # A real hasher costs ~0.3 s per user; the suite makes hundreds of users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    # The token endpoint's throttle counts attempts in the cache; each test starts from zero.
+    cache.clear()
+
+
+# --- the registry --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def role_groups(db: None) -> dict[str, Group]:
+    return roles.roles_sync()
+
+
+@pytest.fixture
+def vabalninkas(db: None) -> Site:
+    return SiteFactory(name="Vabalninkas", slug="vabalninkas")
+
+
+@pytest.fixture
+def pabirze(db: None) -> Site:
+    return SiteFactory(name="Pabiržė", slug="pabirze")
+
+
+@pytest.fixture
+def vabalninkas_cameras(vabalninkas: Site) -> list[Camera]:
+    return [CameraFactory(site=vabalninkas, name="Vabalninko aikštė"),
+            CameraFactory(site=vabalninkas, name="Vabalninko autobusų stotelė")]
+
+
+@pytest.fixture
+def pabirze_cameras(pabirze: Site) -> list[Camera]:
+    return [CameraFactory(site=pabirze, name="Pabiržės bažnyčios šventorius"),
+            CameraFactory(site=pabirze, name="Pabiržės mokyklos kiemas")]
+
+
+@pytest.fixture
+def vabalninkas_camera(vabalninkas_cameras: list[Camera]) -> Camera:
+    return vabalninkas_cameras[0]
+
+
+@pytest.fixture
+def pabirze_camera(pabirze_cameras: list[Camera]) -> Camera:
+    return pabirze_cameras[0]
+
+
+@pytest.fixture
+def registry(vabalninkas_cameras: list[Camera], pabirze_cameras: list[Camera]) -> dict[str, list[Camera]]:
+    """Both elderships with their cameras, keyed by site slug."""
+    return {"vabalninkas": vabalninkas_cameras, "pabirze": pabirze_cameras}
+
+
+# --- the personas --------------------------------------------------------------------------------
+
+
+def make_user(username: str, *, group: Group | None = None, **fields: Any) -> Any:
+    user = User.objects.create_user(username=username, password=PASSWORD, **fields)
+    if group is not None:
+        user.groups.add(group)
+    return user
+
+
+def make_specialist(username: str, site: Site, groups: dict[str, Group]) -> Any:
+    user = make_user(username, group=groups[roles.ELDERSHIP_SPECIALIST])
+    services.site_access_grant(user=user, site=site, actions=roles.SPECIALIST_SITE_ACTIONS, by=None)
+    return user
+
+
+@pytest.fixture
+def spec_vabalninkas(role_groups: dict[str, Group], vabalninkas: Site) -> Any:
+    return make_specialist("spec_vabalninkas", vabalninkas, role_groups)
+
+
+@pytest.fixture
+def spec_pabirze(role_groups: dict[str, Group], pabirze: Site) -> Any:
+    return make_specialist("spec_pabirze", pabirze, role_groups)
+
+
+@pytest.fixture
+def public_order(role_groups: dict[str, Group]) -> Any:
+    return make_user("public_order", group=role_groups[roles.PUBLIC_ORDER_OFFICER])
+
+
+@pytest.fixture
+def dpo(role_groups: dict[str, Group]) -> Any:
+    return make_user("dpo", group=role_groups[roles.DATA_PROTECTION_OFFICER])
+
+
+@pytest.fixture
+def coordinator(role_groups: dict[str, Group]) -> Any:
+    return make_user("coordinator", group=role_groups[roles.PROJECT_COORDINATOR])
+
+
+@pytest.fixture
+def superuser(db: None) -> Any:
+    return User.objects.create_superuser(username="admin", password=PASSWORD, email="admin@birzai.lt")
+
+
+@pytest.fixture
+def anonymous() -> AnonymousUser:
+    return AnonymousUser()
+
+
+PERSONAS = ("anonymous", "spec_vabalninkas", "spec_pabirze", "public_order", "dpo", "coordinator")
+
+# Which of the two elderships each persona may see (STYLE.md and CONTRACT.md, "Personas").
+VISIBLE_SITES: dict[str, set[str]] = {
+    "anonymous": set(),
+    "spec_vabalninkas": {"vabalninkas"},
+    "spec_pabirze": {"pabirze"},
+    "public_order": {"vabalninkas", "pabirze"},
+    "dpo": {"vabalninkas", "pabirze"},
+    "coordinator": set(),
+}
+
+
+@pytest.fixture
+def persona(request: pytest.FixtureRequest) -> Callable[[str], Any]:
+    """``persona("dpo")``: the persona fixture by name, for parametrized matrices."""
+    return request.getfixturevalue
+
+
+# --- clients -------------------------------------------------------------------------------------
+
+
+def _logged_in(client: Client, user: Any) -> Client:
+    if user is not None and user.is_authenticated:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def client_for(db: None) -> Callable[[Any], Client]:
+    """``client_for(user)``: a browser-like client with ``user``'s session (anonymous for None)."""
+    return lambda user: _logged_in(Client(), user)
+
+
+@pytest.fixture
+def api_client_for(db: None) -> Callable[[Any], APIClient]:
+    """``api_client_for(user)``: a DRF client with ``user``'s session (anonymous for None)."""
+    return lambda user: _logged_in(APIClient(), user)
