@@ -43,6 +43,11 @@ def split_stream_url(url: str) -> tuple[str, StreamCredentials]:
         raise StreamURLError(f"The stream URL must start with one of: {', '.join(s + '://' for s in STREAM_SCHEMES)}")
     if not parts.hostname:
         raise StreamURLError("The stream URL has no host.")
+    if "@" in parts.path or "@" in parts.query:
+        # e.g. rtsp://admin:pa/ss@host/: the password would be read as a port and a path, and kept in view.
+        raise StreamURLError(
+            "The stream URL has an '@' after the host. If the password contains '/', '?', '#' or '@', "
+            "write those characters percent-encoded (%2F, %3F, %23, %40) or type the password in its own field.")
     host = parts.hostname
     if ":" in host:
         host = f"[{host}]"

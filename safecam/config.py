@@ -214,6 +214,9 @@ def storage_url(
             options["known_host_file"] = known_hosts
         return {"BACKEND": "storages.backends.sftpstorage.SFTPStorage", "OPTIONS": options}
     if scheme == "s3":
+        if parts.username or parts.password:
+            raise ConfigError(name, "keys do not belong in the URL; set AWS_ACCESS_KEY_ID and "
+                                    "AWS_SECRET_ACCESS_KEY instead", "s3://safecam-footage/birzai")
         if not parts.hostname:
             raise ConfigError(name, "an S3 URL needs a bucket name", "s3://safecam-footage/biržai")
         options = {"bucket_name": parts.netloc, "location": path.strip("/"), "default_acl": None,

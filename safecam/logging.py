@@ -8,7 +8,8 @@ connection error quoting a URL), ``scheme://user:password@`` is masked before it
 import logging
 import re
 
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^\s/@:]*(?::[^\s/@]*)?)@")
+# The user info runs to the *last* "@" before the path: a password may hold a literal "@".
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^\s/?#]*)@")
 
 
 def redact(text: str) -> str:

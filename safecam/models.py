@@ -18,6 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from guardian.managers import GroupObjectPermissionManager, UserObjectPermissionManager
+from guardian.models import GroupObjectPermissionAbstract, UserObjectPermissionAbstract
 
 from safecam.permissions import RestrictedQuerySet
 
@@ -91,3 +93,57 @@ class AuditChainHead(models.Model):
 
     class Meta:
         verbose_name = _("audit chain head")
+
+
+class _AuditedBulkCreate:
+    """django-guardian writes several grants at once with ``bulk_create``, which sends no ``post_save``.
+
+    Object permissions are SafeCam's own models (``GUARDIAN_*_OBJ_PERMS_MODEL``) so that this one
+    place can audit those grants too: every permission row written, by any path, leaves an event.
+    """
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> Any:
+        from django.db import transaction
+
+        from safecam.receivers import object_permission_record
+
+        objs = list(objs)
+        with transaction.atomic():
+            created = super().bulk_create(objs, *args, **kwargs)  # type: ignore[misc]
+            for obj in objs:
+                object_permission_record(obj, granted=True)
+        return created
+
+
+class AuditedUserObjectPermissionManager(_AuditedBulkCreate, UserObjectPermissionManager):
+    pass
+
+
+class AuditedGroupObjectPermissionManager(_AuditedBulkCreate, GroupObjectPermissionManager):
+    pass
+
+
+class AuditedUserObjectPermission(UserObjectPermissionAbstract):
+    """A user's permission on one object (django-guardian), audited however it is written."""
+
+    objects = AuditedUserObjectPermissionManager()
+
+    class Meta(UserObjectPermissionAbstract.Meta):
+        abstract = False
+        indexes = [
+            models.Index(fields=["permission", "user", "content_type", "object_pk"]),
+            models.Index(fields=["user", "content_type", "object_pk"]),
+        ]
+
+
+class AuditedGroupObjectPermission(GroupObjectPermissionAbstract):
+    """A group's permission on one object (django-guardian), audited however it is written."""
+
+    objects = AuditedGroupObjectPermissionManager()
+
+    class Meta(GroupObjectPermissionAbstract.Meta):
+        abstract = False
+        indexes = [
+            models.Index(fields=["permission", "group", "content_type", "object_pk"]),
+            models.Index(fields=["group", "content_type", "object_pk"]),
+        ]

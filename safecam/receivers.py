@@ -1,8 +1,9 @@
 """Audit receivers for changes that can happen through more than one door.
 
 Logins and logouts come from Django's auth signals. Permission changes are caught on the
-permission tables themselves (group membership, model permissions, and django-guardian's object
-permission rows) rather than in each admin form or service: whichever path makes the change
+permission tables themselves (group membership from either side, model permissions, group
+deletion, and the object-permission rows, whose bulk writes ``safecam.models`` audits) rather than
+in each admin form or service: whichever path makes the change
 (the admin, ``seed_birzai``, a shell, a future API), the row write and its audit event share the
 same transaction. The actor is the request's user when there is a request, else "system".
 """
@@ -14,12 +15,12 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
-from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from safecam.audit import AuditAction, audit_record, current_actor
 from safecam.middleware import client_ip
+from safecam.models import AuditedGroupObjectPermission, AuditedUserObjectPermission
 
 User = get_user_model()
 
@@ -52,68 +53,87 @@ def _perm_names(model: type, pks: set[int] | None) -> list[str]:
     return sorted(model.objects.filter(pk__in=pks or ()).values_list("name", flat=True))
 
 
-def _membership_changed(instance: Any, action: str, model: type, pk_set: set[int] | None, what: str) -> None:
+def _membership_changed(instance: Any, action: str, model: type, pk_set: set[int] | None, what: str,
+                        extra: dict[str, Any] | None = None) -> None:
+    """One event for ``instance`` gaining or losing the ``model`` rows in ``pk_set``."""
     if action not in ("post_add", "post_remove", "pre_clear"):
-        return
-    if action != "pre_clear" and not pk_set:
         return
     if action == "pre_clear":
         pk_set = set(getattr(instance, what).values_list("pk", flat=True))
-        if not pk_set:
-            return
+    if not pk_set:
+        return
     granted = action == "post_add"
     if model is Group:
         event = AuditAction.GROUP_JOINED if granted else AuditAction.GROUP_LEFT
     else:
         event = AuditAction.PERMISSION_GRANTED if granted else AuditAction.PERMISSION_REVOKED
     audit_record(action=event, actor=current_actor(), target=instance,
-                 details={what: _perm_names(model, pk_set)})
+                 details={what: _perm_names(model, pk_set), **(extra or {})})
+
+
+def _reverse_side(instance: Any, action: str, pk_set: set[int] | None, holders: type, accessor: str,
+                  what: str) -> None:
+    """``group.user_set.add(u)`` / ``permission.user_set.add(u)``: one event per holder affected."""
+    if action == "pre_clear":
+        action, pk_set = "post_remove", set(getattr(instance, accessor).values_list("pk", flat=True))
+    for holder in holders.objects.filter(pk__in=pk_set or ()):
+        _membership_changed(holder, action, type(instance), {instance.pk}, what)
 
 
 @receiver(m2m_changed, sender=User.groups.through)
 def _user_groups(sender: Any, instance: Any, action: str, model: type, pk_set: set[int] | None, reverse: bool,
                  **kwargs: Any) -> None:
-    if reverse:  # group.user_set.add(user): instance is the group, pk_set the users
-        for user in User.objects.filter(pk__in=pk_set or ()):
-            _membership_changed(user, action, Group, {instance.pk}, "groups")
-        return
-    _membership_changed(instance, action, model, pk_set, "groups")
+    if reverse:  # instance is the group, pk_set the users
+        _reverse_side(instance, action, pk_set, User, "user_set", "groups")
+    else:
+        _membership_changed(instance, action, model, pk_set, "groups")
 
 
 @receiver(m2m_changed, sender=User.user_permissions.through)
 def _user_permissions(sender: Any, instance: Any, action: str, model: type, pk_set: set[int] | None,
                       reverse: bool, **kwargs: Any) -> None:
-    if not reverse:
+    if reverse:  # instance is the permission, pk_set the users
+        _reverse_side(instance, action, pk_set, User, "user_set", "user_permissions")
+    else:
         _membership_changed(instance, action, model, pk_set, "user_permissions")
 
 
 @receiver(m2m_changed, sender=Group.permissions.through)
 def _group_permissions(sender: Any, instance: Any, action: str, model: type, pk_set: set[int] | None,
                        reverse: bool, **kwargs: Any) -> None:
-    if not reverse:
+    if reverse:  # instance is the permission, pk_set the groups
+        _reverse_side(instance, action, pk_set, Group, "group_set", "permissions")
+    else:
         _membership_changed(instance, action, model, pk_set, "permissions")
 
 
-def _object_permission(instance: Any, granted: bool) -> None:
-    holder = instance.user if isinstance(instance, UserObjectPermission) else instance.group
+@receiver(pre_delete, sender=Group)
+def _group_deleted(sender: Any, instance: Group, **kwargs: Any) -> None:
+    # The cascade removes memberships without m2m signals: record each member leaving first.
+    for user in instance.user_set.all():
+        _membership_changed(user, "post_remove", Group, {instance.pk}, "groups", {"group_deleted": True})
+
+
+def object_permission_record(instance: Any, granted: bool) -> None:
+    """Audit one object-permission row written or deleted (also called for guardian's bulk writes)."""
+    holder = instance.user if hasattr(instance, "user_id") else instance.group
     details = {
         "permission": f"{instance.permission.content_type.app_label}.{instance.permission.codename}",
         "holder": holder.get_username() if isinstance(holder, User) else f"group:{holder.name}",
         "object": f"{instance.content_type.app_label}.{instance.content_type.model}:{instance.object_pk}",
     }
-    target = instance.content_object
     audit_record(action=AuditAction.PERMISSION_GRANTED if granted else AuditAction.PERMISSION_REVOKED,
-                 actor=current_actor(), target=target, details=details)
+                 actor=current_actor(), target=instance.content_object, details=details)
 
 
-@receiver(post_save, sender=UserObjectPermission)
-@receiver(post_save, sender=GroupObjectPermission)
+@receiver(post_save, sender=AuditedUserObjectPermission)
+@receiver(post_save, sender=AuditedGroupObjectPermission)
 def _object_permission_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
     if created:
-        _object_permission(instance, granted=True)
+        object_permission_record(instance, granted=True)
 
 
-@receiver(post_delete, sender=UserObjectPermission)
-@receiver(post_delete, sender=GroupObjectPermission)
+@receiver(post_delete, sender=AuditedUserObjectPermission)
+@receiver(post_delete, sender=AuditedGroupObjectPermission)
 def _object_permission_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
-    _object_permission(instance, granted=False)
+    object_permission_record(instance, granted=False)

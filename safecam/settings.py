@@ -83,6 +83,9 @@ AUTHENTICATION_BACKENDS = [
 ]
 # Nobody anonymous holds a permission: no guardian anonymous user row is created.
 ANONYMOUS_USER_NAME = None
+# SafeCam's own object-permission tables, so that bulk grants are audited too (safecam.models).
+GUARDIAN_USER_OBJ_PERMS_MODEL = "safecam.AuditedUserObjectPermission"
+GUARDIAN_GROUP_OBJ_PERMS_MODEL = "safecam.AuditedGroupObjectPermission"
 GUARDIAN_RAISE_403 = False
 GUARDIAN_RENDER_403 = False
 
@@ -208,4 +211,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": config.env_str("SAFECAM_LOG_LEVEL", "INFO")},
+    # Django's default config gives "django" handlers of its own (a DEBUG console, mail to ADMINS) that do
+    # not redact; drop them so Django's records, like every other, go through the redacting console.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }

@@ -242,3 +242,14 @@ def test_it_publishes_an_openapi_schema_with_the_registry_paths(public_order: An
     assert schema["openapi"].startswith("3.")
     assert {"/api/v1/sites/", "/api/v1/cameras/", "/api/v1/auth/token/", "/api/v1/cameras/{uuid}/",
             "/api/v1/audit-events/"} <= set(schema["paths"])
+
+
+def test_it_offers_only_visible_sites_in_the_browsable_filter_form(registry: dict[str, list[Camera]],
+                                                                   spec_vabalninkas: Any,
+                                                                   api_client_for: ApiClientFor) -> None:
+    response = api_client_for(spec_vabalninkas).get("/api/v1/cameras/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'value="vabalninkas"' in page  # the filter form's choice for the caller's own site
+    assert "pabirze" not in page
+    assert "Pabiržė" not in page and "Pabir&#x17E;" not in page

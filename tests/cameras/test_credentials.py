@@ -64,6 +64,10 @@ def test_it_never_shows_the_stream_password_anywhere(
             response = api.get(path)
             assert response.status_code == 200, path
             answers[f"{user.username} {path}"] = response.content
+        for path in ("/api/v1/cameras/", f"/api/v1/cameras/{camera.public_id}/", "/api/v1/docs/"):
+            response = api.get(path, HTTP_ACCEPT="text/html")  # the browsable API and Swagger UI
+            assert response.status_code == 200, path
+            answers[f"{user.username} {path} (HTML)"] = response.content
     admin = client_for(superuser)
     for path in ("/admin/cameras/camera/", f"/admin/cameras/camera/{camera.pk}/change/",
                  "/admin/cameras/camera/?q=Kamera", "/admin/safecam/auditevent/"):
@@ -229,12 +233,46 @@ def test_it_masks_credentials_in_logged_tracebacks(console: io.StringIO) -> None
     assert SECRET not in written
 
 
+def _configured_handlers(logger: logging.Logger) -> list[logging.Handler]:
+    """The handlers a record from ``logger`` reaches, leaving out pytest's own capturing handlers."""
+    found: list[logging.Handler] = []
+    current: logging.Logger | None = logger
+    while current is not None:
+        found += [h for h in current.handlers if not type(h).__module__.startswith("_pytest")]
+        current = current.parent if current.propagate else None
+    return found
+
+
+def test_it_masks_credentials_in_every_handler_a_django_error_reaches(settings: Any) -> None:
+    # With DEBUG on, Django's default logging config adds its own console handler to the "django" logger.
+    settings.DEBUG = True
+    logger = logging.getLogger("django.request")
+    streams = [h for h in _configured_handlers(logger) if isinstance(h, logging.StreamHandler)]
+    assert streams
+    swapped = [(handler, handler.setStream(io.StringIO())) for handler in streams]
+    try:
+        try:
+            raise ConnectionError(f"ffmpeg could not open {URL}")
+        except ConnectionError:
+            logger.error("Internal Server Error: /cameras/ (%s)", URL, exc_info=True)
+        written = [handler.stream.getvalue() for handler, _old in swapped]
+    finally:
+        for handler, old in swapped:
+            handler.setStream(old)
+    assert any(written)
+    for text in written:
+        assert SECRET not in text
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     (URL, "rtsp://***@10.0.0.5:554/stream1"),
     ("rtsp://operator@cam.local/live", "rtsp://***@cam.local/live"),
     ("rtsp://u:p%40ss@[fe80::1]:554/a and http://x:y@host/b", "rtsp://***@[fe80::1]:554/a and http://***@host/b"),
     ("postgres://safecam:db-pass@127.0.0.1:5432/safecam", "postgres://***@127.0.0.1:5432/safecam"),
     ("rtsp://10.0.0.5:554/stream1 user@example.com", "rtsp://10.0.0.5:554/stream1 user@example.com"),
+    # split_stream_url accepts a literal "@" in the password (the last "@" ends the user info).
+    ("rtsp://admin:Pa@ss-w0rd@10.0.0.5:554/s", "rtsp://***@10.0.0.5:554/s"),
+    ("failed: rtsp://admin:p@ss@cam/s (timeout)", "failed: rtsp://***@cam/s (timeout)"),
 ])
 def test_it_redacts_the_user_info_of_every_url(text: str, expected: str) -> None:
     assert redact(text) == expected

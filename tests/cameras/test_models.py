@@ -66,7 +66,7 @@ def test_it_writes_nothing_when_the_service_refuses_a_retention(vabalninkas: Sit
 
 
 @pytest.mark.django_db
-def test_the_database_refuses_an_unjustified_long_retention_saved_around_validation(vabalninkas: Site) -> None:
+def test_it_has_the_database_refuse_an_unjustified_long_retention_saved_without_validation(vabalninkas: Site) -> None:
     camera = _camera(vabalninkas, retention_hours=73)
     with pytest.raises(IntegrityError), transaction.atomic():
         camera.save()
@@ -74,7 +74,7 @@ def test_the_database_refuses_an_unjustified_long_retention_saved_around_validat
 
 
 @pytest.mark.django_db
-def test_the_database_refuses_an_update_that_drops_the_justification(vabalninkas: Site) -> None:
+def test_it_has_the_database_refuse_an_update_that_drops_the_justification(vabalninkas: Site) -> None:
     camera = CameraFactory(site=vabalninkas, retention_hours=100, retention_justification="Renginys.")
     with pytest.raises(IntegrityError), transaction.atomic():
         Camera.objects.filter(pk=camera.pk).update(retention_justification="")
@@ -83,7 +83,7 @@ def test_the_database_refuses_an_update_that_drops_the_justification(vabalninkas
 
 
 @pytest.mark.django_db
-def test_the_database_refuses_a_zero_retention(vabalninkas: Site) -> None:
+def test_it_has_the_database_refuse_a_zero_retention(vabalninkas: Site) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         _camera(vabalninkas, retention_hours=0).save()
 
@@ -174,3 +174,12 @@ def test_it_writes_an_audit_event_for_every_new_camera(vabalninkas: Site) -> Non
     assert event.target_id == str(camera.public_id)
     assert event.details["site"] == "vabalninkas"
     assert event.details["changes"]["name"] == camera.name
+
+
+def test_it_refuses_a_stream_url_whose_password_would_be_read_as_a_port_and_path() -> None:
+    from cameras.streams import StreamURLError, split_stream_url
+
+    with pytest.raises(StreamURLError) as error:
+        split_stream_url("rtsp://admin:1234/abcd@10.0.0.5/stream1")
+    assert "1234/abcd" not in str(error.value)
+    assert "%2F" in str(error.value)

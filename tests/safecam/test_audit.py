@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Group
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import Client, RequestFactory
@@ -278,6 +279,80 @@ def test_it_records_clearing_all_groups(role_groups: dict[str, Group], superuser
     left = AuditEvent.objects.get(action=AuditAction.GROUP_LEFT, target_id=str(user.pk))
     assert left.actor == superuser
     assert left.details == {"groups": [roles.DATA_PROTECTION_OFFICER]}
+
+
+def test_it_records_membership_changed_from_the_groups_side(role_groups: dict[str, Group], superuser: Any) -> None:
+    first, second = make_user("pirmas"), make_user("antras")
+    group = role_groups[roles.PUBLIC_ORDER_OFFICER]
+    with acting(superuser):
+        group.user_set.add(first, second)
+    joined = AuditEvent.objects.filter(action=AuditAction.GROUP_JOINED, actor=superuser)
+    assert {event.target_repr for event in joined} == {"pirmas", "antras"}
+
+    with acting(superuser):
+        group.user_set.clear()
+    left = AuditEvent.objects.filter(action=AuditAction.GROUP_LEFT, actor=superuser)
+    assert {event.target_repr for event in left} == {"pirmas", "antras"}
+    assert all(event.details == {"groups": [roles.PUBLIC_ORDER_OFFICER]} for event in left)
+
+
+def test_it_records_global_permissions_given_to_a_user_or_a_group(superuser: Any) -> None:
+    user = make_user("naujas")
+    group = Group.objects.create(name="Budėtojai")
+    with acting(superuser):
+        assign_perm("cameras.view_live", user)
+        assign_perm("cameras.view_site", group)
+    events = AuditEvent.objects.filter(action=AuditAction.PERMISSION_GRANTED, actor=superuser)
+    assert {event.target_repr: event.details for event in events} == {
+        "naujas": {"user_permissions": ["cameras.view_live"]},
+        "Budėtojai": {"permissions": ["cameras.view_site"]},
+    }
+
+
+def test_it_records_object_permissions_granted_on_many_objects_at_once(vabalninkas: Site, pabirze: Site,
+                                                                       superuser: Any) -> None:
+    # guardian's assign_perm with a queryset writes its rows with bulk_create (no signals).
+    user = make_user("naujas")
+    with acting(superuser):
+        assign_perm("cameras.view_site", user, Site.objects.all())
+    granted = AuditEvent.objects.filter(action=AuditAction.PERMISSION_GRANTED, actor=superuser)
+    assert {event.target_id for event in granted} == {str(vabalninkas.pk), str(pabirze.pk)}
+
+
+def test_it_records_one_permission_given_to_many_users_at_once(vabalninkas: Site, superuser: Any) -> None:
+    first, second = make_user("pirmas"), make_user("antras")
+    with acting(superuser):
+        assign_perm("cameras.view_live", get_user_model().objects.filter(pk__in=[first.pk, second.pk]),
+                    vabalninkas)
+    granted = AuditEvent.objects.filter(action=AuditAction.PERMISSION_GRANTED, actor=superuser)
+    assert sorted(event.details["holder"] for event in granted) == ["antras", "pirmas"]
+
+
+def test_it_records_permissions_changed_from_the_permissions_side(role_groups: dict[str, Group],
+                                                                  superuser: Any) -> None:
+    user = make_user("naujas")
+    permission = Permission.objects.get(content_type__app_label="cameras", codename="export_footage")
+    with acting(superuser):
+        permission.user_set.add(user)
+        permission.group_set.add(role_groups[roles.PROJECT_COORDINATOR])
+        permission.user_set.clear()
+    granted = AuditEvent.objects.filter(action=AuditAction.PERMISSION_GRANTED, actor=superuser)
+    assert {event.target_repr: event.details for event in granted} == {
+        "naujas": {"user_permissions": ["cameras.export_footage"]},
+        roles.PROJECT_COORDINATOR: {"permissions": ["cameras.export_footage"]},
+    }
+    revoked = AuditEvent.objects.get(action=AuditAction.PERMISSION_REVOKED, actor=superuser)
+    assert revoked.target_repr == "naujas"
+
+
+def test_it_records_every_member_leaving_when_a_group_is_deleted(superuser: Any) -> None:
+    group = Group.objects.create(name="Laikina")
+    group.user_set.add(make_user("pirmas"), make_user("antras"))
+    with acting(superuser):
+        group.delete()
+    left = AuditEvent.objects.filter(action=AuditAction.GROUP_LEFT, actor=superuser)
+    assert sorted(event.target_repr for event in left) == ["antras", "pirmas"]
+    assert all(event.details == {"groups": ["Laikina"], "group_deleted": True} for event in left)
 
 
 def test_it_records_object_permission_grants_and_revocations(vabalninkas: Site, superuser: Any) -> None:
