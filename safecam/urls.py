@@ -1,6 +1,7 @@
 """Root URLconf. Apps are included by dotted string, so this package imports no app (STYLE.md)."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from safecam import views
@@ -11,7 +12,13 @@ api_patterns = [
 ]
 
 urlpatterns = [
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Login, logout and password change only: no self-service password reset by email (accounts
+    # are managed by the municipality's administrator, and a reset form is one more door).
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", views.AuditedPasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(),
+         name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_patterns, "api"), namespace="api")),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.views import PasswordChangeView
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+from safecam.audit import AuditAction, audit_record
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -29,3 +33,14 @@ def healthz(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return HttpResponse("ok", content_type="text/plain")
+
+
+class AuditedPasswordChangeView(PasswordChangeView):
+    """Django's password change, with the change in the audit trail (never the password itself)."""
+
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        with transaction.atomic():
+            response = super().form_valid(form)
+            audit_record(action=AuditAction.USER_CHANGED, actor=self.request.user, target=self.request.user,
+                         details={"password_set": True})
+        return response

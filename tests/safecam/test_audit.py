@@ -420,3 +420,19 @@ def test_it_rolls_an_event_back_with_its_transaction(vabalninkas: Site) -> None:
     assert event.seq == head_before.seq + 1
     assert event.prev_hash == head_before.hash
     assert _verify()[0] == 0
+
+
+def test_it_records_a_password_change_without_the_password(spec_vabalninkas: Any) -> None:
+    client = Client()
+    client.force_login(spec_vabalninkas)
+    response = client.post("/accounts/password_change/", {
+        "old_password": PASSWORD, "new_password1": "Naujas-slapt-2026!", "new_password2": "Naujas-slapt-2026!"})
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action=AuditAction.USER_CHANGED)
+    assert event.actor == spec_vabalninkas
+    assert event.details == {"password_set": True}
+    assert "Naujas-slapt-2026!" not in str(event.details)
+
+
+def test_it_offers_no_password_reset_by_email(client: Client) -> None:
+    assert client.get("/accounts/password_reset/").status_code == 404
