@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
 from cameras.models import Camera, Controller, Site
-from cameras.streams import StreamCredentials, split_stream_url
+from cameras.streams import StreamCredentials, StreamURLError, split_stream_url
 from safecam.audit import AuditAction, acting, audit_record
 from safecam.permissions import SITE_PERMISSIONS
 
 CREDENTIALS_FIELD = "stream_credentials"
+M = TypeVar("M", bound=models.Model)
 
 
 def _field_values(obj: models.Model) -> dict[str, Any]:
@@ -36,17 +38,25 @@ def _diff(old: models.Model | None, new: models.Model) -> dict[str, Any]:
     return changes
 
 
+def _save_audited(obj: M, *, by: Any, created: str, changed: str, **details: Any) -> M:
+    """Validate and save ``obj`` (already carrying its new values); audit what changed, if anything.
+
+    The caller holds the transaction, so the row and its event commit or roll back together.
+    """
+    old = type(obj)._default_manager.filter(pk=obj.pk).first() if obj.pk else None
+    obj.full_clean()
+    obj.save()
+    changes = _diff(old, obj)
+    if old is None or changes:
+        audit_record(action=created if old is None else changed, actor=by, target=obj,
+                     details={**details, "changes": changes})
+    return obj
+
+
 @transaction.atomic
 def site_save(*, site: Site, by: Any) -> Site:
     """Create or update a site, audited with what changed."""
-    old = Site.objects.filter(pk=site.pk).first() if site.pk else None
-    site.full_clean()
-    site.save()
-    changes = _diff(old, site)
-    if old is None or changes:
-        audit_record(action=AuditAction.SITE_CREATED if old is None else AuditAction.SITE_CHANGED,
-                     actor=by, target=site, details={"changes": changes})
-    return site
+    return _save_audited(site, by=by, created=AuditAction.SITE_CREATED, changed=AuditAction.SITE_CHANGED)
 
 
 @transaction.atomic
@@ -73,18 +83,14 @@ def stream_url_apply(*, camera: Camera, url: str, username: str | None = None,
 @transaction.atomic
 def camera_save(*, camera: Camera, by: Any) -> Camera:
     """Create or update a camera (already carrying its new values), audited with what changed."""
-    old = Camera.objects.filter(pk=camera.pk).first() if camera.pk else None
-    # A URL set directly (admin, API) may still carry credentials: move them to the encrypted field.
-    clean, embedded = split_stream_url(camera.stream_url)
-    if embedded:
-        stream_url_apply(camera=camera, url=camera.stream_url)
-    camera.full_clean()
-    camera.save()
-    changes = _diff(old, camera)
-    if old is None or changes:
-        audit_record(action=AuditAction.CAMERA_CREATED if old is None else AuditAction.CAMERA_CHANGED,
-                     actor=by, target=camera, details={"site": camera.site.slug, "changes": changes})
-    return camera
+    # A URL set directly may still carry credentials: move them to the encrypted field.
+    try:
+        if split_stream_url(camera.stream_url)[1]:
+            stream_url_apply(camera=camera, url=camera.stream_url)
+    except StreamURLError as exc:
+        raise ValidationError({"stream_url": str(exc)}) from None
+    return _save_audited(camera, by=by, created=AuditAction.CAMERA_CREATED, changed=AuditAction.CAMERA_CHANGED,
+                         site=camera.site.slug)
 
 
 def camera_create(*, site: Site, name: str, stream_url: str, by: Any, **fields: Any) -> Camera:
@@ -103,14 +109,8 @@ def camera_delete(*, camera: Camera, by: Any) -> None:
 
 @transaction.atomic
 def controller_save(*, controller: Controller, by: Any) -> Controller:
-    old = Controller.objects.filter(pk=controller.pk).first() if controller.pk else None
-    controller.full_clean()
-    controller.save()
-    changes = _diff(old, controller)
-    if changes:
-        audit_record(action=AuditAction.CONTROLLER_CHANGED, actor=by, target=controller,
-                     details={"changes": changes})
-    return controller
+    return _save_audited(controller, by=by, created=AuditAction.CONTROLLER_CHANGED,
+                         changed=AuditAction.CONTROLLER_CHANGED)
 
 
 @transaction.atomic
