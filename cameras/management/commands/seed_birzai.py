@@ -90,13 +90,12 @@ class Command(BaseCommand):
                     created += 1
                     continue
                 before = {f: getattr(camera, f) for f in CAMERA_FIELDS}
-                old_url, old_credentials = camera.stream_url, camera.stream_credentials
+                old_url, old_credentials = camera.stream_url, camera.credentials
                 for field in CAMERA_FIELDS:
                     if field in values:
                         setattr(camera, field, _value(field, values[field]))
                 services.stream_url_apply(camera=camera, url=values["stream_url"])
-                url_changed = camera.stream_url != old_url or camera.credentials != Camera(
-                    stream_credentials=old_credentials).credentials
+                url_changed = (camera.stream_url, camera.credentials) != (old_url, old_credentials)
                 if url_changed or before != {f: getattr(camera, f) for f in CAMERA_FIELDS}:
                     services.camera_save(camera=camera, by=None)
                     changed += 1
