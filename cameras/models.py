@@ -179,3 +179,62 @@ class Controller(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CameraHealth(models.Model):
+    """What the recorder last reported about a camera, and what it has stored (one row per camera).
+
+    The recorder and ingest (``footage``) write these fields; pages read them, so a dashboard of
+    24 cameras needs no aggregate over millions of segment rows. The supervisor recomputes the
+    counters from the index now and then, so a crash can only make them briefly wrong.
+    """
+
+    camera = models.OneToOneField(Camera, primary_key=True, on_delete=models.CASCADE, related_name="health")
+    recorder_state = models.CharField(_("recorder"), max_length=20, blank=True,
+                                      help_text=_("connecting, recording, waiting to reconnect or stopped"))
+    recorder_heartbeat_at = models.DateTimeField(_("recorder last seen"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_segment_end = models.DateTimeField(_("latest footage"), null=True, blank=True)
+    down_since = models.DateTimeField(_("not recording since"), null=True, blank=True)
+    alert_sent_at = models.DateTimeField(_("offline alert sent"), null=True, blank=True)
+    coverage_day = models.DateField(_("coverage of day"), null=True, blank=True)
+    coverage_today = models.FloatField(_("recorded today (%)"), null=True, blank=True)
+    stored_bytes = models.BigIntegerField(_("bytes stored"), default=0)
+    stored_seconds = models.FloatField(_("seconds stored"), default=0)
+    stored_segments = models.PositiveIntegerField(_("segments stored"), default=0)
+    oldest_footage = models.DateTimeField(_("oldest footage"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("camera health")
+        verbose_name_plural = _("camera health")
+
+    def __str__(self) -> str:
+        return f"{self.camera_id}: {self.recorder_state or '-'}"
+
+
+class CameraRowQuerySet(SiteScopedQuerySet):
+    """Rows about a camera, visible through the permission held on the camera's site."""
+
+    site_path = "camera__site"
+
+
+class RetentionChange(models.Model):
+    """A shortened retention, which takes effect only after a notice period (24 hours)."""
+
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="retention_changes")
+    old_hours = models.PositiveIntegerField(_("previous retention (hours)"))
+    new_hours = models.PositiveIntegerField(_("new retention (hours)"))
+    changed_at = models.DateTimeField(_("changed"), auto_now_add=True)
+    effective_at = models.DateTimeField(_("takes effect"))
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    objects = CameraRowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-changed_at"]
+        verbose_name = _("retention change")
+        verbose_name_plural = _("retention changes")
+
+    def __str__(self) -> str:
+        return f"{self.camera}: {self.old_hours} h → {self.new_hours} h from {self.effective_at:%Y-%m-%d %H:%M}"

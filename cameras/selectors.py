@@ -6,19 +6,66 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, Q, QuerySet
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from cameras.models import Camera, CameraStatus, Site
+from cameras.models import Camera, CameraHealth, CameraStatus, RetentionChange, Site
 
 
-def camera_status(camera: Camera) -> str:
-    """The camera's state. Until the recorder reports health, an enabled camera is not recording."""
-    return CameraStatus.OFFLINE if camera.enabled else CameraStatus.DISABLED
+def camera_status(camera: Camera, now: datetime | None = None) -> str:
+    """The camera's state, from what its recorder last reported.
+
+    Recording: a segment closed within two segment lengths (plus slack for keyframe rounding).
+    Reconnecting: no fresh segment, but a recorder holds the camera and is trying.
+    Not recording: no recorder is alive for it. Disabled: switched off in the registry.
+    """
+    if not camera.enabled:
+        return CameraStatus.DISABLED
+    health = camera_health(camera)
+    if health is None:
+        return CameraStatus.OFFLINE
+    now = now or timezone.now()
+    fresh = timedelta(seconds=2 * settings.SAFECAM_SEGMENT_SECONDS + 10)
+    if health.last_segment_end and health.last_segment_end >= now - fresh:
+        return CameraStatus.RECORDING
+    alive = timedelta(seconds=settings.SAFECAM_RECORDER_LEASE_SECONDS)
+    if (health.recorder_heartbeat_at and health.recorder_heartbeat_at >= now - alive
+            and health.recorder_state != "stopped"):
+        return CameraStatus.RECONNECTING
+    return CameraStatus.OFFLINE
+
+
+def camera_health(camera: Camera) -> CameraHealth | None:
+    try:
+        return camera.health
+    except CameraHealth.DoesNotExist:
+        return None
+
+
+def retention_hours_effective(camera: Camera, now: datetime | None = None) -> int:
+    """The retention the deletion job applies: a shortening waits out its notice period."""
+    now = now or timezone.now()
+    pending = [c.old_hours for c in retention_changes_pending(camera, now)]
+    return max([camera.retention_hours, *pending])
+
+
+def retention_changes_pending(camera: Camera, now: datetime | None = None) -> list[RetentionChange]:
+    now = now or timezone.now()
+    cached = getattr(camera, "pending_retention_changes", None)
+    if cached is not None:
+        return [c for c in cached if c.effective_at > now]
+    return list(camera.retention_changes.filter(effective_at__gt=now))
 
 
 def cameras_visible(user: Any, action: str = "view") -> QuerySet[Camera]:
-    return Camera.objects.restrict(user, action).select_related("site").order_by("site__name", "name")
+    pending = RetentionChange.objects.filter(effective_at__gt=timezone.now())
+    return (Camera.objects.restrict(user, action).select_related("site", "health")
+            .prefetch_related(Prefetch("retention_changes", queryset=pending, to_attr="pending_retention_changes"))
+            .order_by("site__name", "name"))
 
 
 def sites_visible(user: Any, action: str = "view") -> QuerySet[Site]:
@@ -32,6 +79,27 @@ def sites_visible(user: Any, action: str = "view") -> QuerySet[Site]:
 class SiteGroup:
     site: Site
     cameras: list[Camera]
+
+    @property
+    def stored_bytes(self) -> int:
+        return sum(h.stored_bytes for c in self.cameras if (h := camera_health(c)) is not None)
+
+    @property
+    def recording_count(self) -> int:
+        return sum(1 for c in self.cameras if getattr(c, "status", None) == CameraStatus.RECORDING)
+
+    @property
+    def days_on_hand(self) -> float | None:
+        """Days of footage the eldership's longest-kept camera has on hand."""
+        days = [d for c in self.cameras if (d := footage_days(c)) is not None]
+        return max(days) if days else None
+
+
+def footage_days(camera: Camera, now: datetime | None = None) -> float | None:
+    health = camera_health(camera)
+    if health is None or health.oldest_footage is None:
+        return None
+    return max(0.0, ((now or timezone.now()) - health.oldest_footage).total_seconds() / 86400)
 
 
 def dashboard(user: Any) -> list[SiteGroup]:
@@ -49,7 +117,7 @@ def site_get(user: Any, slug: str) -> Site:
 
 
 def camera_get(user: Any, public_id: UUID, action: str = "view") -> Camera:
-    camera = get_object_or_404(Camera.objects.restrict(user, action).select_related("site"), public_id=public_id)
+    camera = get_object_or_404(cameras_visible(user, action), public_id=public_id)
     camera.status = camera_status(camera)
     return camera
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from cameras.models import Camera, Controller, Site
+from cameras.models import Camera, CameraHealth, Controller, RetentionChange, Site
 from cameras.streams import StreamCredentials, StreamURLError, split_stream_url
 from safecam.audit import AuditAction, acting, audit_record
 from safecam.permissions import SITE_PERMISSIONS
@@ -89,8 +92,24 @@ def camera_save(*, camera: Camera, by: Any) -> Camera:
             stream_url_apply(camera=camera, url=camera.stream_url)
     except StreamURLError as exc:
         raise ValidationError({"stream_url": str(exc)}) from None
-    return _save_audited(camera, by=by, created=AuditAction.CAMERA_CREATED, changed=AuditAction.CAMERA_CHANGED,
-                         site=camera.site.slug)
+    old_hours = (Camera.objects.filter(pk=camera.pk).values_list("retention_hours", flat=True).first()
+                 if camera.pk else None)
+    camera = _save_audited(camera, by=by, created=AuditAction.CAMERA_CREATED, changed=AuditAction.CAMERA_CHANGED,
+                           site=camera.site.slug)
+    if old_hours is not None and camera.retention_hours < old_hours:
+        retention_shorten_notice(camera=camera, old_hours=old_hours, by=by)
+    return camera
+
+
+def retention_shorten_notice(*, camera: Camera, old_hours: int, by: Any) -> RetentionChange:
+    """A shorter retention deletes nothing for a notice period; users who will lose footage see it."""
+    effective_at = timezone.now() + timedelta(hours=settings.SAFECAM_RETENTION_NOTICE_HOURS)
+    change = RetentionChange.objects.create(camera=camera, old_hours=old_hours, new_hours=camera.retention_hours,
+                                            effective_at=effective_at, changed_by=by)
+    audit_record(action=AuditAction.RETENTION_SHORTENED, actor=by, target=camera,
+                 details={"old_hours": old_hours, "new_hours": camera.retention_hours,
+                          "effective_at": effective_at})
+    return change
 
 
 def camera_create(*, site: Site, name: str, stream_url: str, by: Any, **fields: Any) -> Camera:
@@ -134,3 +153,27 @@ def _forget_cached_permissions(user: Any) -> None:
     for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache", "_guardian_perms_cache"):
         if hasattr(user, cache):
             delattr(user, cache)
+
+
+# --- health, as reported by the recorder (``footage`` calls down into these) ------------------------
+
+
+def health_update(*, camera_id: int, **fields: Any) -> None:
+    """Set fields of a camera's health row, creating it on first report."""
+    updated = CameraHealth.objects.filter(camera_id=camera_id).update(**fields)
+    if not updated:
+        CameraHealth.objects.get_or_create(camera_id=camera_id, defaults=fields)
+
+
+def health_count_stored(*, camera_id: int, size: int, seconds: float, start: datetime) -> None:
+    """Add one stored segment to the camera's storage counters."""
+    models_f = models.F
+    updated = CameraHealth.objects.filter(camera_id=camera_id).update(
+        stored_bytes=models_f("stored_bytes") + size, stored_seconds=models_f("stored_seconds") + seconds,
+        stored_segments=models_f("stored_segments") + 1,
+    )
+    if not updated:
+        CameraHealth.objects.get_or_create(camera_id=camera_id)
+        return health_count_stored(camera_id=camera_id, size=size, seconds=seconds, start=start)
+    CameraHealth.objects.filter(camera_id=camera_id).filter(
+        models.Q(oldest_footage__isnull=True) | models.Q(oldest_footage__gt=start)).update(oldest_footage=start)

@@ -43,6 +43,13 @@ class AuditAction(models.TextChoices):
     GROUP_LEFT = "permission.group_left", "Removed from a role group"
     USER_CHANGED = "user.changed", "User account changed"
     AUDIT_VERIFIED = "audit.verified", "Audit trail verified"
+    RETENTION_SHORTENED = "camera.retention_shortened", "Retention shortened (takes effect after notice)"
+    RECORDING_RUN_ENDED = "recording.run_ended", "Recording stopped"
+    HOLD_PLACED = "hold.placed", "Hold placed"
+    HOLD_RELEASED = "hold.released", "Hold released"
+    HOLD_EXPIRED = "hold.expired", "Hold expired"
+    RETENTION_APPLIED = "retention.applied", "Expired footage deleted"
+    FOOTAGE_VERIFIED = "footage.verified", "Stored footage verified"
 
 
 @dataclass(frozen=True)

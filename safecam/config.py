@@ -60,7 +60,8 @@ def env_bool(name: str, default: bool, *, environ: dict[str, str] | None = None)
 
 
 def env_int(
-    name: str, default: int, *, minimum: int | None = None, environ: dict[str, str] | None = None
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None,
+    environ: dict[str, str] | None = None,
 ) -> int:
     value = _raw(name, environ)
     if value is None:
@@ -71,7 +72,19 @@ def env_int(
         raise ConfigError(name, f"{value!r} is not a whole number", str(default)) from None
     if minimum is not None and number < minimum:
         raise ConfigError(name, f"{number} is below the minimum {minimum}", str(default))
+    if maximum is not None and number > maximum:
+        raise ConfigError(name, f"{number} is above the maximum {maximum}", str(default))
     return number
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...], *,
+               environ: dict[str, str] | None = None) -> str:
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    if value.lower() not in choices:
+        raise ConfigError(name, f"{value!r} is not one of the choices", " or ".join(choices))
+    return value.lower()
 
 
 def env_list(name: str, default: list[str], *, environ: dict[str, str] | None = None) -> list[str]:
@@ -201,7 +214,9 @@ def storage_url(
     if scheme == "sftp":
         if not parts.hostname or not parts.username:
             raise ConfigError(name, "an SFTP URL needs a user and a host", STORAGE_EXAMPLE)
-        params: dict[str, Any] = {"port": port or 22, "username": unquote(parts.username)}
+        # Fail fast when the server is down or hangs; the recorder keeps segments in the spool.
+        params: dict[str, Any] = {"port": port or 22, "username": unquote(parts.username), "timeout": 10,
+                                  "banner_timeout": 10, "auth_timeout": 10, "channel_timeout": 10}
         if parts.password:
             params["password"] = unquote(parts.password)
         key_file = _raw("SAFECAM_SFTP_KEY_FILE", environ)
@@ -212,7 +227,7 @@ def storage_url(
         known_hosts = _raw("SAFECAM_SFTP_KNOWN_HOSTS", environ)
         if known_hosts:
             options["known_host_file"] = known_hosts
-        return {"BACKEND": "storages.backends.sftpstorage.SFTPStorage", "OPTIONS": options}
+        return {"BACKEND": "safecam.storage.ResilientSFTPStorage", "OPTIONS": options}
     if scheme == "s3":
         if parts.username or parts.password:
             raise ConfigError(name, "keys do not belong in the URL; set AWS_ACCESS_KEY_ID and "
@@ -225,5 +240,8 @@ def storage_url(
                                  ("access_key", "AWS_ACCESS_KEY_ID"), ("secret_key", "AWS_SECRET_ACCESS_KEY")):
             if env.get(variable):
                 options[option] = env[variable]
+        from botocore.config import Config
+
+        options["client_config"] = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2})
         return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
     raise ConfigError(name, f"the scheme {scheme!r} is not supported", STORAGE_EXAMPLE)

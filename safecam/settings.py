@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "guardian",
     "safecam",
     "cameras",
+    "footage",
 ]
 
 MIDDLEWARE = [
@@ -143,8 +144,37 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+# Recording runs on its own queue (one long task per camera, a thread each); ingest, retention and
+# the rest on the default queue, so a slow storage server never starves the recorders.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {"footage.tasks.camera_record": {"queue": "recording"}}
+# Each worker also consumes its own queue: ingest jobs go to the host whose spool holds the file.
+CELERY_WORKER_DIRECT = True
+
+# Recording (see footage/recorder.py). Segment length: ≤ 10 s so a lost or damaged segment costs
+# little and playback can start near any second; the camera's keyframe interval rounds it.
+SAFECAM_SEGMENT_SECONDS = config.env_int("SAFECAM_SEGMENT_SECONDS", 10, minimum=2, maximum=10)
+# A worker holds a camera for this long after its last heartbeat (it beats every third of it).
+SAFECAM_RECORDER_LEASE_SECONDS = config.env_int("SAFECAM_RECORDER_LEASE_SECONDS", 30, minimum=3)
+# How often beat starts lapsed recorders, sweeps the spool and refreshes health.
+SAFECAM_SUPERVISE_SECONDS = config.env_int("SAFECAM_SUPERVISE_SECONDS", 20, minimum=1)
+SAFECAM_RECONNECT_MAX_SECONDS = config.env_int("SAFECAM_RECONNECT_MAX_SECONDS", 60, minimum=1)
+# Alert when the spool holds this share of its limit (the storage server is not taking segments).
+SAFECAM_SPOOL_LIMIT_MB = config.env_int("SAFECAM_SPOOL_LIMIT_MB", 20_480, minimum=1)
+SAFECAM_SPOOL_ALERT_PERCENT = config.env_int("SAFECAM_SPOOL_ALERT_PERCENT", 80, minimum=1, maximum=100)
+# "hash": read every stored copy back and compare SHA-256 (default); "size": compare sizes only.
+SAFECAM_INGEST_VERIFY = config.env_choice("SAFECAM_INGEST_VERIFY", "hash", ("hash", "size"))
+SAFECAM_OFFLINE_ALERT_MINUTES = config.env_int("SAFECAM_OFFLINE_ALERT_MINUTES", 5, minimum=1)
+SAFECAM_RETENTION_EVERY_MINUTES = config.env_int("SAFECAM_RETENTION_EVERY_MINUTES", 10, minimum=1)
+# A shortened retention deletes nothing for this long, and the users who will lose footage see it.
+SAFECAM_RETENTION_NOTICE_HOURS = 24
+
 CELERY_BEAT_SCHEDULE: dict = {
     "verify-audit-trail": {"task": "safecam.tasks.audit_trail_verify", "schedule": 6 * 3600.0},
+    "supervise-recording": {"task": "footage.tasks.recording_supervise",
+                            "schedule": float(SAFECAM_SUPERVISE_SECONDS)},
+    "apply-retention": {"task": "footage.tasks.retention_apply",
+                        "schedule": SAFECAM_RETENTION_EVERY_MINUTES * 60.0},
 }
 
 # Camera registry rules.

@@ -2,7 +2,11 @@
 # Installs the Debian packages SafeCam needs that are missing (idempotent; apt-get update at most once).
 # Used by `make install`. Without root, it prints the command to run instead.
 set -euo pipefail
-wanted=(gettext nodejs npm python3-venv)
+# ffmpeg records and probes; GStreamer's RTSP server (with python3-gi) simulates cameras;
+# openssh-server is the real SFTP storage server of the tests.
+wanted=(gettext nodejs npm python3-venv ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-tools
+        gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad
+        gstreamer1.0-x gstreamer1.0-rtsp openssh-server chromium fonts-dejavu-core)
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -179,14 +179,15 @@ def test_it_reads_an_sftp_storage_url() -> None:
     parsed = _storage(f"sftp://safecam:{PASSWORD}@storage.birzai.lt:2222/srv/footage",
                       SAFECAM_SFTP_KEY_FILE="/etc/safecam/id_ed25519",
                       SAFECAM_SFTP_KNOWN_HOSTS="/etc/safecam/known_hosts")
-    assert parsed["BACKEND"] == "storages.backends.sftpstorage.SFTPStorage"
+    assert parsed["BACKEND"] == "safecam.storage.ResilientSFTPStorage"
     options = parsed["OPTIONS"]
     assert options["host"] == "storage.birzai.lt"
     assert options["root_path"] == "/srv/footage"
     assert options["known_host_file"] == "/etc/safecam/known_hosts"
     assert options["params"] == {"port": 2222, "username": "safecam", "password": PASSWORD,
                                  "key_filename": "/etc/safecam/id_ed25519", "look_for_keys": False,
-                                 "allow_agent": False}
+                                 "allow_agent": False, "timeout": 10, "banner_timeout": 10, "auth_timeout": 10,
+                                 "channel_timeout": 10}
 
 
 def test_it_uses_port_22_for_sftp_by_default() -> None:

@@ -1,0 +1,289 @@
+"""The footage index: runs, segments, gaps, holds, retention records, recorder leases.
+
+The storage server holds the bytes; these rows say what the bytes are. Every second of a camera's
+time is either inside a :class:`Segment` or inside a :class:`Gap` with a reason, so "was this
+recorded?" always has an answer a DPO can read. Segments belong to a :class:`Run`, one continuous
+connection to the camera (as in Moonfire NVR): within a run, segment *n* ends exactly where
+segment *n+1* starts, because both times come from the same stream clock.
+
+All times are UTC. Rows inherit permissions from the camera's site (``site_path =
+"camera__site"``), so millions of segment rows need no rows in django-guardian's tables.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cameras.models import Camera
+from cameras.querysets import SiteScopedQuerySet
+
+
+class FootageQuerySet(SiteScopedQuerySet):
+    """Rows visible through the permission held on their camera's site."""
+
+    site_path = "camera__site"
+
+
+class EndReason(models.TextChoices):
+    """Why a run ended, or why a gap exists: the answer to "why was this not recorded?"."""
+
+    CAMERA_LOST = "camera_lost", _("Camera stopped sending video")
+    CAMERA_UNREACHABLE = "camera_unreachable", _("Camera unreachable")
+    CAMERA_DISABLED = "camera_disabled", _("Camera disabled")
+    RECORDER_STOPPED = "recorder_stopped", _("Recorder stopped")
+    RECORDER_LOST = "recorder_lost", _("Recorder stopped unexpectedly")
+    ERROR = "error", _("Recording error")
+    SEGMENT_LOST = "segment_lost", _("Segment lost before reaching storage")
+
+
+class Run(models.Model):
+    """One continuous connection to a camera; its segments are contiguous."""
+
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
+    camera = models.ForeignKey(Camera, verbose_name=_("camera"), on_delete=models.PROTECT, related_name="runs")
+    started_at = models.DateTimeField(_("started"))
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    end_reason = models.CharField(_("why it ended"), max_length=32, choices=EndReason.choices, blank=True)
+    end_detail = models.TextField(_("details"), blank=True)
+    recorder = models.CharField(_("recorder"), max_length=200, help_text=_("Worker host that recorded it."))
+    video_codec = models.CharField(_("video codec"), max_length=40, blank=True)
+    width = models.PositiveIntegerField(_("width"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("height"), null=True, blank=True)
+    # Largest difference seen between the stream clock and the host clock (camera clock drift).
+    clock_skew = models.FloatField(_("largest clock skew (s)"), default=0.0)
+
+    objects = FootageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["camera", "started_at"]
+        verbose_name = _("recording run")
+        verbose_name_plural = _("recording runs")
+        indexes = [models.Index(fields=["camera", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.camera} {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SegmentState(models.TextChoices):
+    STORED = "stored", _("Stored")
+    # Claimed by a retention run: the file may already be gone; never played or exported.
+    DELETING = "deleting", _("Being deleted")
+
+
+class Segment(models.Model):
+    """A few seconds of one camera's video, stored on the storage server and hashed."""
+
+    camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="segments")
+    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="segments")
+    sequence = models.PositiveIntegerField(_("number in run"))
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    duration = models.FloatField(_("duration (s)"))
+    size = models.BigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    storage_name = models.CharField(_("file on the storage server"), max_length=300, unique=True)
+    state = models.CharField(_("state"), max_length=10, choices=SegmentState.choices, default=SegmentState.STORED)
+    retention_run = models.ForeignKey("RetentionRun", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+")
+    indexed_at = models.DateTimeField(_("indexed"), auto_now_add=True)
+
+    objects = FootageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["camera", "start"]
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "sequence"], name="segment_unique_in_run"),
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="segment_end_after_start"),
+        ]
+        indexes = [
+            models.Index(fields=["camera", "start"]),
+            models.Index(fields=["camera", "end"]),
+            models.Index(fields=["state", "retention_run"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.storage_name
+
+
+class Gap(models.Model):
+    """A stretch of a camera's time with no footage, and why. ``end`` is empty while it lasts."""
+
+    camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="gaps")
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=32, choices=EndReason.choices)
+    detail = models.TextField(_("details"), blank=True)
+    after_run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = FootageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["camera", "start"]
+        verbose_name = _("gap in recording")
+        verbose_name_plural = _("gaps in recording")
+        indexes = [models.Index(fields=["camera", "start"])]
+        constraints = [
+            # At most one open gap per camera: the recorder closes it when footage resumes.
+            models.UniqueConstraint(fields=["camera"], condition=Q(end__isnull=True), name="gap_one_open_per_camera"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera} {self.start:%Y-%m-%d %H:%M:%S} ({self.reason})"
+
+
+class HoldQuerySet(FootageQuerySet):
+    def active(self, now: timezone.datetime | None = None) -> HoldQuerySet:
+        now = now or timezone.now()
+        return self.filter(released_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+class Hold(models.Model):
+    """An evidence lock: footage of a camera in a time range that retention must not delete."""
+
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
+    camera = models.ForeignKey(Camera, verbose_name=_("camera"), on_delete=models.PROTECT, related_name="holds")
+    start = models.DateTimeField(_("from"))
+    end = models.DateTimeField(_("until"))
+    reason = models.TextField(_("reason"))
+    review_on = models.DateField(_("review by"), null=True, blank=True,
+                                 help_text=_("When someone must decide whether the hold is still needed."))
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True,
+                                      help_text=_("After this the footage follows normal retention again."))
+    # What caused the hold (an access request, an incident…), when a later part of SafeCam made it.
+    cause_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT)
+    cause_id = models.CharField(max_length=64, blank=True)
+    cause = GenericForeignKey("cause_type", "cause_id")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("placed by"), on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("placed"), auto_now_add=True)
+    released_at = models.DateTimeField(_("released"), null=True, blank=True)
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("released by"), null=True,
+                                    blank=True, on_delete=models.PROTECT, related_name="+")
+    release_reason = models.TextField(_("reason for release"), blank=True)
+
+    objects = HoldQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("hold")
+        verbose_name_plural = _("holds")
+        indexes = [models.Index(fields=["camera", "start", "end"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="hold_end_after_start"),
+            models.CheckConstraint(condition=Q(review_on__isnull=False) | Q(expires_at__isnull=False),
+                                   name="hold_has_review_or_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera}: {self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M}"
+
+    def is_active(self, now: timezone.datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.released_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class RecorderLease(models.Model):
+    """Which worker records a camera. Exactly one holder at a time, kept by a heartbeat."""
+
+    camera = models.OneToOneField(Camera, primary_key=True, on_delete=models.CASCADE, related_name="lease")
+    holder = models.CharField(max_length=200, blank=True)
+    token = models.UUIDField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When the supervisor last queued a recording task; stops it queuing one per tick.
+    requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recorder lease")
+        verbose_name_plural = _("recorder leases")
+
+    def __str__(self) -> str:
+        return f"{self.camera_id}: {self.holder or '-'}"
+
+    def is_live(self, now: timezone.datetime | None = None) -> bool:
+        return bool(self.holder and self.expires_at and self.expires_at > (now or timezone.now()))
+
+
+class JobStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class RetentionRun(models.Model):
+    """One pass of the retention job: the proof that footage was deleted when the law required."""
+
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.RUNNING)
+    segments_deleted = models.PositiveIntegerField(_("segments deleted"), default=0)
+    bytes_deleted = models.BigIntegerField(_("bytes deleted"), default=0)
+    segments_held = models.PositiveIntegerField(_("expired segments kept by holds"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("retention run")
+        verbose_name_plural = _("retention runs")
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+    def is_stale(self, now: timezone.datetime | None = None) -> bool:
+        """A running run that stopped beating has crashed; its claimed segments are up for grabs."""
+        now = now or timezone.now()
+        return self.status != JobStatus.RUNNING or self.heartbeat_at < now - timedelta(minutes=5)
+
+
+class RetentionRecord(models.Model):
+    """What one retention run removed from one camera: time range, segments, bytes."""
+
+    run = models.ForeignKey(RetentionRun, on_delete=models.PROTECT, related_name="records")
+    camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="retention_records")
+    removed_from = models.DateTimeField(_("footage removed from"))
+    removed_until = models.DateTimeField(_("footage removed until"))
+    segments = models.PositiveIntegerField(_("segments"), default=0)
+    bytes = models.BigIntegerField(_("bytes"), default=0)
+    retention_hours = models.PositiveIntegerField(_("retention applied (hours)"))
+
+    objects = FootageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-run__started_at", "camera"]
+        verbose_name = _("retention record")
+        verbose_name_plural = _("retention records")
+        constraints = [models.UniqueConstraint(fields=["run", "camera"], name="retention_record_once_per_run")]
+
+
+class StorageStatus(models.Model):
+    """Whether the storage server takes segments, and how full the local spool is (one row, pk=1)."""
+
+    reachable = models.BooleanField(default=True)
+    error = models.TextField(blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    backoff_seconds = models.PositiveIntegerField(default=0)
+    spool_bytes = models.BigIntegerField(default=0)
+    spool_files = models.PositiveIntegerField(default=0)
+    spool_alerted_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("storage status")
+        verbose_name_plural = _("storage status")
+
+    @classmethod
+    def get(cls) -> StorageStatus:
+        return cls.objects.get_or_create(pk=1)[0]

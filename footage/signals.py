@@ -1,0 +1,44 @@
+"""Worker life-cycle hooks.
+
+* On shutdown (Ctrl-C, SIGTERM, deploy) every recorder in the process stops ffmpeg with SIGINT, so
+  each open segment is closed and listed, and runs end with "recorder stopped", not a crash.
+* On start-up a worker sweeps this host's spool: segments a previous worker left behind (it died,
+  or the broker lost their jobs) are queued for ingest on this worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery.signals import worker_ready, worker_shutting_down
+
+log = logging.getLogger(__name__)
+
+
+@worker_shutting_down.connect
+def _recorders_stop(**_kwargs: Any) -> None:
+    from footage import recorder
+
+    recorder.shutting_down.set()
+
+
+@worker_ready.connect
+def _spool_sweep_on_start(sender: Any = None, **_kwargs: Any) -> None:
+    from celery.utils import worker_direct
+
+    from footage import supervise
+    from footage.tasks import segment_ingest
+
+    hostname = getattr(sender, "hostname", "")
+
+    def enqueue(run_id: int, sequence: int, path: str, start: float, end: float) -> None:
+        segment_ingest.apply_async((run_id, sequence, path, start, end), queue=worker_direct(hostname))
+
+    try:
+        report = supervise.spool_sweep(enqueue=enqueue)
+        if report.queued or report.recovered_runs:
+            log.warning("Spool sweep at start-up: %d segments queued, %d runs recovered",
+                        report.queued, report.recovered_runs)
+    except Exception:  # noqa: BLE001  a failing sweep must not stop the worker; the supervisor retries
+        log.exception("Spool sweep at start-up failed")

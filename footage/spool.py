@@ -1,0 +1,191 @@
+"""The local spool: where ffmpeg writes segments before they move to the storage server.
+
+Layout, one folder per run (a run folder exists before the database knows the run)::
+
+    SPOOL_DIR/<camera public id>/<run folder>/
+        .lock          held (flock) by the recorder while ffmpeg writes here
+        run.json       {"run_id": …, "camera_id": …}, written when the first segment closes
+        segments.csv   ffmpeg's own list: "000003.ts,30.000000,40.000000" per *closed* segment
+        000003.ts      a closed segment waiting for ingest (or the one ffmpeg is writing)
+        000003.ts.queued   an ingest job for it was queued at this file's mtime
+
+The spool is the source of truth until a segment is indexed: a lost Celery message, a crashed
+worker or a storage outage leaves files here, and the sweep queues them again. Nothing is
+deleted from the spool before the stored copy has been verified and indexed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+CSV_NAME = "segments.csv"
+META_NAME = "run.json"
+LOCK_NAME = ".lock"
+QUEUED_SUFFIX = ".queued"
+
+
+@dataclass(frozen=True)
+class ClosedSegment:
+    """One line of ffmpeg's segment list: the file and its start and end in stream seconds."""
+
+    sequence: int
+    filename: str
+    start: float
+    end: float
+
+
+def spool_root() -> Path:
+    return Path(settings.SPOOL_DIR)
+
+
+def run_folder_new(camera_public_id: str, name: str) -> Path:
+    folder = spool_root() / camera_public_id / name
+    folder.mkdir(parents=True, exist_ok=False)
+    return folder
+
+
+def parse_segment_line(line: str) -> ClosedSegment | None:
+    """A line of ffmpeg's CSV segment list, or None when it is not one (a partial write)."""
+    parts = line.strip().split(",")
+    if len(parts) != 3 or not parts[0].endswith(".ts"):
+        return None
+    try:
+        sequence = int(parts[0].removesuffix(".ts"))
+        return ClosedSegment(sequence, parts[0], float(parts[1]), float(parts[2]))
+    except ValueError:
+        return None
+
+
+class SegmentListReader:
+    """Follows ffmpeg's segment list as it grows, returning only complete new lines."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+
+    def new_segments(self) -> list[ClosedSegment]:
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return []
+        complete, _, _rest = data.rpartition(b"\n")
+        if not complete and not data.endswith(b"\n"):
+            return []
+        self.offset += len(complete) + 1
+        segments = []
+        for line in complete.decode("utf-8", "replace").splitlines():
+            segment = parse_segment_line(line)
+            if segment is not None:
+                segments.append(segment)
+        return segments
+
+
+def closed_segments(folder: Path) -> list[ClosedSegment]:
+    return SegmentListReader(folder / CSV_NAME).new_segments()
+
+
+def meta_write(folder: Path, **data: object) -> None:
+    tmp = folder / (META_NAME + ".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, folder / META_NAME)
+
+
+def meta_read(folder: Path) -> dict:
+    try:
+        return json.loads((folder / META_NAME).read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+class RunLock:
+    """An exclusive lock on a run folder; the kernel drops it when its holder dies."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.handle = None
+
+    def acquire(self, *, blocking: bool = True) -> bool:
+        self.handle = (self.folder / LOCK_NAME).open("a")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            self.handle.close()
+            self.handle = None
+            return False
+        return True
+
+    def release(self) -> None:
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
+
+
+def mark_queued(path: Path) -> None:
+    Path(str(path) + QUEUED_SUFFIX).touch()
+
+
+def queued_age(path: Path) -> float | None:
+    """Seconds since an ingest job was last queued for ``path``; None if never."""
+    try:
+        return time.time() - Path(str(path) + QUEUED_SUFFIX).stat().st_mtime
+    except FileNotFoundError:
+        return None
+
+
+def segment_discard(path: Path) -> None:
+    """Remove a spool file and its marker once the segment is safely indexed."""
+    for victim in (path, Path(str(path) + QUEUED_SUFFIX)):
+        try:
+            victim.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def run_folders() -> Iterator[Path]:
+    root = spool_root()
+    if not root.is_dir():
+        return
+    for camera_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        for folder in sorted(p for p in camera_dir.iterdir() if p.is_dir()):
+            yield folder
+
+
+def run_folder_is_empty(folder: Path) -> bool:
+    return not any(p.suffix == ".ts" for p in folder.iterdir())
+
+
+def run_folder_remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        folder.parent.rmdir()  # the camera's folder, once its last run is gone
+    except OSError:
+        pass
+
+
+def usage() -> tuple[int, int]:
+    """Bytes and segment files waiting in the spool."""
+    total = files = 0
+    root = spool_root()
+    if not root.is_dir():
+        return 0, 0
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            if name.endswith(".ts"):
+                try:
+                    total += os.stat(os.path.join(dirpath, name)).st_size
+                    files += 1
+                except FileNotFoundError:
+                    pass
+    return total, files

@@ -1,0 +1,74 @@
+"""Celery tasks for recording. Thin: each one calls into ``recorder``, ``services``,
+``supervise`` or ``retention`` and is safe to run twice.
+
+Queues:
+
+* ``recording``: ``camera_record``, one long task per camera (minutes to weeks). Run it on a worker
+  with a thread pool big enough for every camera it may take (``-P threads -c 32``).
+* the worker's own direct queue (``<worker name>.dq2``, Celery's ``worker_direct``): ingest jobs. A
+  closed segment sits on the recording host's disk, so only a worker on that host can move it;
+  if that worker dies, the job waits for it to come back and the spool sweep re-queues it anyway.
+* the default queue: the supervisor, retention, verification.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from celery import Task, shared_task
+from celery.utils import worker_direct
+
+from footage import recorder, retention, services, supervise
+
+log = logging.getLogger(__name__)
+
+
+def _ingest_enqueuer(task: Task):
+    """Queue ingest jobs for the worker running ``task`` (the host whose disk holds the files)."""
+    hostname = task.request.hostname
+
+    def enqueue(run_id: int, sequence: int, path: str, start: float, end: float) -> None:
+        options = {"queue": worker_direct(hostname)} if hostname else {}
+        segment_ingest.apply_async((run_id, sequence, path, start, end), **options)
+
+    return enqueue
+
+
+@shared_task(bind=True, acks_late=False, ignore_result=True)
+def camera_record(self: Task, camera_id: int) -> str:
+    """Record one camera for as long as this worker holds its lease.
+
+    ``acks_late=False``: a recording task is acknowledged when it starts. If its worker dies the
+    lease lapses and the supervisor queues a fresh one; redelivering the old message would only
+    start a second task that finds the lease taken.
+    """
+    holder = recorder.recorder_holder(self.request.hostname or "")
+    return recorder.CameraRecorder(camera_id=camera_id, holder=holder,
+                                   enqueue_ingest=_ingest_enqueuer(self)).record()
+
+
+@shared_task(ignore_result=True)
+def segment_ingest(run_id: int, sequence: int, path: str, start: float, end: float) -> str:
+    result = services.segment_ingest(run_id=run_id, sequence=sequence, path=Path(path), start_offset=start,
+                                     end_offset=end)
+    return result.outcome
+
+
+@shared_task(bind=True, ignore_result=True)
+def recording_supervise(self: Task) -> None:
+    """Every few seconds (beat): start lapsed recorders, sweep the spool, watch storage and health."""
+    enqueue = _ingest_enqueuer(self)
+    for camera_id in services.recorders_due():
+        camera_record.delay(camera_id)
+    supervise.disabled_cameras_mark()
+    supervise.storage_check(enqueue=enqueue)
+    supervise.spool_sweep(enqueue=enqueue)
+    supervise.spool_check()
+    supervise.health_refresh()
+
+
+@shared_task(ignore_result=True)
+def retention_apply() -> int:
+    run = retention.retention_apply()
+    return run.segments_deleted
