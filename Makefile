@@ -71,7 +71,7 @@ test: install
 
 # Refresh constraints.txt after changing pyproject.toml (then run the tests before committing).
 lock:
-	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+	$(BIN)/pip freeze --exclude-editable | grep -v -e '^-e' -e '^safecam' > constraints.txt
 
 clean:
 	rm -rf $(VENV) static/vendor frontend/node_modules
