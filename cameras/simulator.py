@@ -37,8 +37,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E40
 import gi  # noqa: E402
 
 gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 
 def pipeline(index: int, width: int, height: int, fps: int, bitrate: int) -> str:
@@ -70,8 +71,9 @@ class Simulator:
         self.down: set[str] = set()
         if username:
             auth = GstRtspServer.RTSPAuth()
-            auth.set_supported_methods(GstRtspServer.RTSPAuthMethod.DIGEST)
-            token = GstRtspServer.RTSPToken.new(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, str, "camera-user")
+            auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+            token = GstRtspServer.RTSPToken()
+            token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "camera-user")
             auth.add_digest(username, password, token)
             self.server.set_auth(auth)
         for index in range(count):
@@ -81,8 +83,9 @@ class Simulator:
             factory.set_shared(True)
             if username:
                 permissions = GstRtspServer.RTSPPermissions()
-                permissions.add_role("camera-user", [(GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, bool, True),
-                                                     (GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, bool, True)])
+                for permission in (GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS,
+                                   GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT):
+                    permissions.add_permission_for_role("camera-user", permission, True)
                 factory.set_permissions(permissions)
             name = f"cam{index}"
             self.factories[name] = factory

@@ -148,6 +148,8 @@ def database_url(name: str, default: Path, *, environ: dict[str, str] | None = N
             "NAME": str(default),
             # WAL lets the portal read while a worker writes; IMMEDIATE avoids upgrade deadlocks.
             "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
+            # A file, not memory, so a test's Celery worker in another process sees the same data.
+            "TEST": {"NAME": str(default.with_name(f"test_{default.name}"))},
         }
     if "://" not in value:
         raise ConfigError(name, "it is not a URL (no scheme://)", DATABASE_EXAMPLE)
