@@ -107,9 +107,16 @@ def dashboard(user: Any) -> list[SiteGroup]:
     sites = list(Site.objects.restrict(user, "view").order_by("name"))
     by_site: dict[int, list[Camera]] = {site.pk: [] for site in sites}
     for camera in cameras_visible(user):
-        camera.status = camera_status(camera)
+        _decorate(camera)
         by_site.setdefault(camera.site_id, []).append(camera)
     return [SiteGroup(site, by_site[site.pk]) for site in sites]
+
+
+def _decorate(camera: Camera) -> Camera:
+    """What pages show beside the row: state, health (or None)."""
+    camera.status = camera_status(camera)
+    camera.health_or_none = camera_health(camera)
+    return camera
 
 
 def site_get(user: Any, slug: str) -> Site:
@@ -118,12 +125,8 @@ def site_get(user: Any, slug: str) -> Site:
 
 def camera_get(user: Any, public_id: UUID, action: str = "view") -> Camera:
     camera = get_object_or_404(cameras_visible(user, action), public_id=public_id)
-    camera.status = camera_status(camera)
-    return camera
+    return _decorate(camera)
 
 
 def site_cameras(user: Any, site: Site) -> list[Camera]:
-    cameras = list(cameras_visible(user).filter(site=site))
-    for camera in cameras:
-        camera.status = camera_status(camera)
-    return cameras
+    return [_decorate(camera) for camera in cameras_visible(user).filter(site=site)]

@@ -15,7 +15,11 @@ from cameras import selectors
 def dashboard(request: HttpRequest) -> HttpResponse:
     groups = selectors.dashboard(request.user)
     camera_total = sum(len(group.cameras) for group in groups)
-    return render(request, "cameras/dashboard.html", {"groups": groups, "camera_total": camera_total})
+    return render(request, "cameras/dashboard.html", {
+        "groups": groups, "camera_total": camera_total,
+        "recording_total": sum(group.recording_count for group in groups),
+        "stored_total": sum(group.stored_bytes for group in groups),
+    })
 
 
 @login_required

@@ -60,3 +60,34 @@ def today_so_far(now: datetime | None = None, zone: ZoneInfo | None = None) -> T
     now = now or timezone.now()
     day = local_day(local_today(now, zone), zone)
     return TimeRange(day.start, now)
+
+
+class RangeError(ValueError):
+    """A time range a person typed or sent is unusable; the message says how to fix it."""
+
+
+def parse_instant(value: str, *, field: str) -> datetime:
+    """An ISO 8601 time; without an offset it is read as local (Europe/Vilnius) time."""
+    from django.utils.dateparse import parse_datetime
+
+    try:
+        parsed = parse_datetime(value.strip().replace(" ", "T")) if value else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise RangeError(f"{field}: {value!r} is not a date and time; use ISO 8601, e.g. 2026-11-25T14:30:00+02:00")
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, local_zone())
+    return parsed
+
+
+def parse_range(start: str | None, end: str | None, *, max_days: int = 31) -> TimeRange:
+    """A range from two ISO 8601 strings, at most ``max_days`` long."""
+    if not start or not end:
+        raise RangeError("give both start and end (ISO 8601)")
+    result_start, result_end = parse_instant(start, field="start"), parse_instant(end, field="end")
+    if result_end <= result_start:
+        raise RangeError("end must be after start")
+    if result_end - result_start > timedelta(days=max_days):
+        raise RangeError(f"a range may cover at most {max_days} days")
+    return TimeRange(result_start, result_end)

@@ -9,6 +9,7 @@ from safecam import views
 api_patterns = [
     path("", include("safecam.api")),
     path("", include("cameras.api")),
+    path("", include("footage.api")),
 ]
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_patterns, "api"), namespace="api")),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("footage.urls")),
     path("", include("cameras.urls")),
 ]
 

@@ -35,6 +35,22 @@ def _test_settings(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_broker(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """With the file broker, each test process gets its own folders: a `make run` on the same
+    checkout, or the other xdist process, must never take a test's messages."""
+    from safecam.celery import app
+
+    if not app.conf.broker_url.startswith("filesystem://"):
+        return
+    folder = tmp_path_factory.mktemp("broker")
+    for name in ("queue", "control"):
+        (folder / name).mkdir()
+    app.conf.broker_transport_options = {"data_folder_in": str(folder / "queue"),
+                                         "data_folder_out": str(folder / "queue"),
+                                         "control_folder": str(folder / "control"), "store_processed": False}
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     # The token endpoint's throttle counts attempts in the cache; each test starts from zero.

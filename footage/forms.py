@@ -1,0 +1,27 @@
+"""Forms for holds. Times are typed in local (Europe/Vilnius) time and stored in UTC."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from footage.models import Hold
+
+LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1}, format="%Y-%m-%dT%H:%M:%S")
+
+
+class HoldForm(forms.ModelForm):
+    class Meta:
+        model = Hold
+        fields = ["start", "end", "reason", "review_on", "expires_at"]
+        widgets = {
+            "start": LOCAL_INPUT,
+            "end": LOCAL_INPUT,
+            "expires_at": LOCAL_INPUT,
+            "review_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "reason": forms.Textarea(attrs={"rows": 2}),
+        }
+
+
+class HoldReleaseForm(forms.Form):
+    reason = forms.CharField(label=_("Why is the hold no longer needed?"), widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,35 @@
+"""Footage panels for pages owned by lower apps (the camera page), so ``cameras`` imports no footage code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+from footage import selectors
+from safecam.permissions import can
+from safecam.timeranges import local_day, local_today
+
+register = template.Library()
+
+
+@register.inclusion_tag("footage/_camera_today.html")
+def camera_today(camera: Any) -> dict[str, Any]:
+    """Today's timeline as a bar: recorded, gaps with reasons, not yet known."""
+    now = timezone.now()
+    day = local_day(local_today(now))
+    spans = selectors.timeline(camera, day, now=now)
+    total = day.seconds
+    bars = [{"span": s, "left": 100 * (s.start - day.start).total_seconds() / total,
+             "width": 100 * s.seconds / total} for s in spans]
+    gaps = [s for s in spans if s.kind == "gap"]
+    return {"camera": camera, "bars": bars, "gaps": gaps, "day": day,
+            "coverage": selectors.coverage(spans) if spans else None}
+
+
+@register.inclusion_tag("footage/_camera_holds.html", takes_context=True)
+def camera_holds(context: dict, camera: Any) -> dict[str, Any]:
+    user = context["request"].user
+    return {"camera": camera, "holds": list(selectors.camera_holds(camera, active_only=True)),
+            "can_hold": can(user, "hold", camera.site), "request": context["request"]}
