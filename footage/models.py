@@ -180,9 +180,12 @@ class Hold(models.Model):
         verbose_name_plural = _("holds")
         indexes = [models.Index(fields=["camera", "start", "end"])]
         constraints = [
-            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="hold_end_after_start"),
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="hold_end_after_start",
+                                   violation_error_message=_("The end of a hold must be after its start.")),
             models.CheckConstraint(condition=Q(review_on__isnull=False) | Q(expires_at__isnull=False),
-                                   name="hold_has_review_or_expiry"),
+                                   name="hold_has_review_or_expiry",
+                                   violation_error_message=_("Give a review date or an expiry time, so the hold "
+                                                             "does not last for ever.")),
         ]
 
     def __str__(self) -> str:
