@@ -8,7 +8,7 @@ the last Sunday of October Vilnius has a 25-hour day, on the last Sunday of Marc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -24,6 +24,10 @@ class TimeRange:
     def __post_init__(self) -> None:
         if timezone.is_naive(self.start) or timezone.is_naive(self.end):
             raise ValueError("TimeRange needs aware datetimes")
+        # In UTC: Python compares two times of the same zone by wall clock, ignoring ``fold``, so
+        # 03:05 EET (after the autumn change) would count as earlier than 03:55 EEST.
+        object.__setattr__(self, "start", self.start.astimezone(UTC))
+        object.__setattr__(self, "end", self.end.astimezone(UTC))
         if self.end < self.start:
             raise ValueError("a time range cannot end before it starts")
 
@@ -47,7 +51,7 @@ def local_day(day: date, zone: ZoneInfo | None = None) -> TimeRange:
     zone = zone or local_zone()
     start = datetime.combine(day, time.min, tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
-    return TimeRange(start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC")))
+    return TimeRange(start, end)
 
 
 def local_today(now: datetime | None = None, zone: ZoneInfo | None = None) -> date:

@@ -131,7 +131,7 @@ def _process_name(pid: int) -> str:
 # --- what the subprocesses connect to ----------------------------------------------------------------
 
 
-def test_database_url() -> str:
+def workers_database_url() -> str:
     """A DATABASE_URL naming the database this test process uses (the test database, not the real one)."""
     params = connection.settings_dict
     if params["ENGINE"].endswith("sqlite3"):
@@ -186,6 +186,7 @@ class Service:
     name: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    killed: bool = False  # on purpose, by the test
 
     @property
     def pid(self) -> int:
@@ -326,6 +327,7 @@ class RecordingPipeline:
                 time.sleep(0.05)
             service.stop()
             service.reap(time.monotonic() + 5)
+            service.killed = True
         raise AssertionError(self.report("the camera simulator did not start"))
 
     def camera(self, index: int, **fields: Any) -> Camera:
@@ -363,6 +365,7 @@ class RecordingPipeline:
 
     def kill(self, service: Service) -> None:
         """SIGKILL the process alone (not its group), as the OOM killer or a power cut would."""
+        service.killed = True
         service.process.kill()
         service.process.wait(timeout=5)
 
@@ -396,16 +399,11 @@ class RecordingPipeline:
 
         def checked() -> Any:
             for service in self.services.values():
-                if service.name != "simulator" and service.process.poll() is not None and service.name in self._expected:
+                if not service.killed and service.process.poll() is not None:
                     raise AssertionError(self.report(f"{service.name} exited while waiting until {message}"))
             return predicate()
 
         return wait_until(checked, timeout, explain)
-
-    @property
-    def _expected(self) -> set[str]:
-        """Processes that should be running (not killed on purpose)."""
-        return {name for name, s in self.services.items() if not getattr(s, "killed", False)}
 
     def spool_files(self) -> list[Path]:
         """Segment files in the spool: closed ones waiting for ingest and the ones ffmpeg is writing."""
@@ -446,7 +444,7 @@ def pipeline(transactional_db: None, settings: Any, tmp_path: Path) -> Iterator[
     broker = redis_broker_url()
     if broker:
         redis_flush(broker)
-    pipe = RecordingPipeline(root=tmp_path / "pipeline", settings=settings, database_url=test_database_url(),
+    pipe = RecordingPipeline(root=tmp_path / "pipeline", settings=settings, database_url=workers_database_url(),
                              broker_url=broker)
     try:
         yield pipe
