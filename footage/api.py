@@ -114,7 +114,9 @@ class TimelineView(APIView):
         except RangeError as exc:
             raise ValidationError({"detail": str(exc)}) from None
         spans = selectors.timeline(camera, window)
-        return Response({"camera": str(camera.public_id), "start": window.start, "end": window.end,
+        instant = serializers.DateTimeField()
+        return Response({"camera": str(camera.public_id), "start": instant.to_representation(window.start),
+                         "end": instant.to_representation(window.end),
                          "coverage": round(selectors.coverage(spans), 2),
                          "spans": SpanSerializer(spans, many=True).data})
 

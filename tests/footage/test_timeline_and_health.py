@@ -52,14 +52,14 @@ def test_footage_across_the_autumn_change_is_contiguous_in_utc_and_shown_in_loca
     assert response.status_code == 200
     body = response.json()
     assert body["coverage"] == 100.0
-    # The API speaks UTC (ISO 8601 with Z); local input is converted with its offset.
-    assert body["spans"][0]["start"] == "2026-10-25T00:55:00Z"
-    assert body["spans"][0]["end"] == "2026-10-25T02:05:00Z"
+    # Shown in Vilnius time, each with its own offset on either side of the change.
+    assert body["spans"][0]["start"] == "2026-10-25T03:55:00+03:00"
+    assert body["spans"][0]["end"] == "2026-10-25T04:05:00+02:00"
     # The hour 03:00–04:00 happens twice; a time typed without an offset is taken as the first.
     ambiguous = api_client_for(spec_vabalninkas).get(
         f"/api/v1/cameras/{vabalninkas_camera.public_id}/timeline/",
         {"start": "2026-10-25T03:55:00", "end": "2026-10-25T04:05:00"})
-    assert ambiguous.json()["start"] == "2026-10-25T00:55:00Z"
+    assert ambiguous.json()["start"] == "2026-10-25T03:55:00+03:00"
     assert ambiguous.json()["coverage"] == 100.0
 
 
