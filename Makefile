@@ -62,6 +62,7 @@ run: install seed
 	@echo "  dpo                                                    Data protection officer: requests, audit trail"
 	@echo "  coordinator                                            Project coordinator: statistics and reports"
 	@echo "  admin                                                  Administrator: /admin/"
+	@echo "$(SAFECAM_DEMO_CAMERAS) simulated cameras stream on rtsp://127.0.0.1:8554/cam0 …; the recorder records them into $(SAFECAM_DATA_DIR)/storage."
 	@echo "Ctrl-C stops everything."
 	@echo
 	$(BIN)/honcho --procfile Procfile.dev start
