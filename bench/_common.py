@@ -114,17 +114,23 @@ def reap(process: subprocess.Popen, timeout: float | None = None) -> float:
         time.sleep(0.05)
 
 
-def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 60.0) -> float:
-    """Signal a child, wait for it (killing it after ``timeout``), return its reaped CPU-seconds."""
+def signal_send(process: subprocess.Popen, sig: int) -> None:
+    """Signal a child not yet reaped. (``Popen.send_signal`` polls first, and a poll that reaps
+    the child throws away the CPU time ``reap`` wants from ``wait4``.)"""
     if process.returncode is None:
         try:
-            process.send_signal(sig)
+            os.kill(process.pid, sig)
         except ProcessLookupError:
             pass
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 60.0) -> float:
+    """Signal a child, wait for it (killing it after ``timeout``), return its reaped CPU-seconds."""
+    signal_send(process, sig)
     try:
         return reap(process, timeout=timeout)
     except subprocess.TimeoutExpired:
-        process.kill()
+        signal_send(process, signal.SIGKILL)
         return reap(process)
 
 

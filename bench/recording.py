@@ -208,9 +208,8 @@ def phase_floor(args: argparse.Namespace, port: int, work: Path, simulator: psut
     finally:
         stopping = time.monotonic()
         for process in processes:
-            if process.returncode is None:
-                process.send_signal(signal.SIGINT)  # closes the open segment and lists it
-        phase.cpu_total = sum(common.stop(p, signal.SIGINT, timeout=15) for p in processes)
+            common.signal_send(process, signal.SIGINT)  # closes the open segment and lists it
+        phase.cpu_total = sum(common.stop(p, 0, timeout=15) for p in processes)
         phase.stop_seconds = time.monotonic() - stopping
     phase.simulator_cpu = common.tree_cpu([simulator]) - sim_before
     phase.steady_seconds = window_end - window_start

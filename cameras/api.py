@@ -34,12 +34,17 @@ class CameraSerializer(serializers.ModelSerializer):
     site = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     site_name = serializers.CharField(source="site.name", read_only=True)
     status = serializers.SerializerMethodField()
+    latest_footage = serializers.DateTimeField(source="health.last_segment_end", read_only=True, default=None)
+    coverage_today = serializers.FloatField(source="health.coverage_today", read_only=True, default=None)
+    stored_bytes = serializers.IntegerField(source="health.stored_bytes", read_only=True, default=0)
+    oldest_footage = serializers.DateTimeField(source="health.oldest_footage", read_only=True, default=None)
 
     class Meta:
         model = Camera
         fields = ["url", "uuid", "name", "site", "site_name", "location", "latitude", "longitude", "stream_url",
                   "has_credentials", "purpose", "legal_basis", "retention_hours", "retention_justification",
-                  "enabled", "status", "sign_installed_on", "privacy_masking_notes", "created_at", "updated_at"]
+                  "enabled", "status", "latest_footage", "coverage_today", "stored_bytes", "oldest_footage",
+                  "sign_installed_on", "privacy_masking_notes", "created_at", "updated_at"]
 
     @extend_schema_field(serializers.ChoiceField(choices=CameraStatus.choices))
     def get_status(self, camera: Camera) -> str:

@@ -158,11 +158,17 @@ def _delete(run: RetentionRun, claimed: list[Claimed], *, retention_hours: int, 
 
 
 def _recount(camera_id: int) -> None:
-    """Reset the camera's storage counters from the index (repairs any drift after a crash)."""
-    totals = Segment.objects.filter(camera_id=camera_id, state=SegmentState.STORED).aggregate(
-        size=Sum("size"), seconds=Sum("duration"), oldest=Min("start"))
-    count = Segment.objects.filter(camera_id=camera_id, state=SegmentState.STORED).count()
+    """Reset the camera's storage counters from the index (repairs any drift after a crash).
+
+    Rows being deleted still count: their pass subtracts them when it deletes them. The health
+    row is locked first, so a concurrent pass's subtraction lands either before this count (which
+    then no longer sees its rows) or after it (which then still did).
+    """
     CameraHealth.objects.get_or_create(camera_id=camera_id)
-    CameraHealth.objects.filter(camera_id=camera_id).update(
-        stored_bytes=totals["size"] or 0, stored_seconds=totals["seconds"] or 0.0, stored_segments=count,
-        oldest_footage=totals["oldest"])
+    with transaction.atomic():
+        CameraHealth.objects.select_for_update().filter(camera_id=camera_id).first()
+        rows = Segment.objects.filter(camera_id=camera_id)
+        totals = rows.aggregate(size=Sum("size"), seconds=Sum("duration"), oldest=Min("start"))
+        CameraHealth.objects.filter(camera_id=camera_id).update(
+            stored_bytes=totals["size"] or 0, stored_seconds=totals["seconds"] or 0.0, stored_segments=rows.count(),
+            oldest_footage=rows.filter(state=SegmentState.STORED).aggregate(oldest=Min("start"))["oldest"])

@@ -44,7 +44,6 @@ class AuditAction(models.TextChoices):
     USER_CHANGED = "user.changed", "User account changed"
     AUDIT_VERIFIED = "audit.verified", "Audit trail verified"
     RETENTION_SHORTENED = "camera.retention_shortened", "Retention shortened (takes effect after notice)"
-    RECORDING_RUN_ENDED = "recording.run_ended", "Recording stopped"
     HOLD_PLACED = "hold.placed", "Hold placed"
     HOLD_RELEASED = "hold.released", "Hold released"
     HOLD_EXPIRED = "hold.expired", "Hold expired"

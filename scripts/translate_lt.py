@@ -1,6 +1,6 @@
 """Fills Lithuanian translations into locale/lt/LC_MESSAGES/django.po from the table in locale/lt/glossary.toml.
 
-Run after `manage.py makemessages -l lt`: `.venv/bin/python scripts/translate_lt.py`. The glossary is the
+Run after `manage.py makemessages -l lt -l en --no-obsolete` (see the Makefile for the ignore list): `.venv/bin/python scripts/translate_lt.py`. The glossary is the
 reviewed source of the translations (a translator edits it, or the .po file directly with Poedit);
 entries missing from it are listed so nothing ships untranslated by accident.
 """
