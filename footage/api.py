@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from cameras import selectors as camera_selectors
 from cameras.models import Camera
 from footage import selectors, services
-from footage.models import Hold
+from footage.models import Hold, RetentionRecord
 from safecam.timeranges import RangeError, parse_range
 
 
@@ -93,6 +93,28 @@ class HoldViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return Response(HoldSerializer(hold, context={"request": request}).data, status=status.HTTP_200_OK)
 
 
+class RetentionRecordSerializer(serializers.ModelSerializer):
+    camera = serializers.UUIDField(source="camera.public_id", read_only=True)
+    camera_name = serializers.CharField(source="camera.name", read_only=True)
+    run_started_at = serializers.DateTimeField(source="run.started_at", read_only=True)
+    run_status = serializers.CharField(source="run.status", read_only=True)
+
+    class Meta:
+        model = RetentionRecord
+        fields = ["camera", "camera_name", "run_started_at", "run_status", "removed_from", "removed_until",
+                  "segments", "bytes", "retention_hours"]
+
+
+class RetentionRecordViewSet(viewsets.ReadOnlyModelViewSet):
+    """Proof of deletion: what each retention pass removed, per camera the caller may see."""
+
+    serializer_class = RetentionRecordSerializer
+    filterset_fields = ["camera__public_id"]
+
+    def get_queryset(self):  # type: ignore[override]
+        return selectors.retention_records_visible(self.request.user).order_by("-run__started_at", "camera__name")
+
+
 class SpanSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["recorded", "gap", "unknown"])
     start = serializers.DateTimeField()
@@ -123,6 +145,7 @@ class TimelineView(APIView):
 
 router = DefaultRouter()
 router.register("holds", HoldViewSet, basename="hold")
+router.register("retention-records", RetentionRecordViewSet, basename="retention-record")
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -183,3 +183,23 @@ def test_a_shortened_retention_is_shown_to_those_who_will_lose_footage(
         assert ('data-testid="retention-notice"' in page.content.decode()) is sees, user
     page = client_for(spec_vabalninkas).get(f"/cameras/{vabalninkas_camera.public_id}/")
     assert 'data-testid="retention-notice"' in page.content.decode()
+
+
+@pytest.mark.parametrize("name", ["spec_vabalninkas", "spec_pabirze", "public_order", "dpo", "coordinator"])
+def test_each_persona_sees_the_retention_records_of_cameras_they_see(
+    name: str, persona: Any, registry: dict[str, list[Camera]], api_client_for: Any, now: Any
+) -> None:
+    from tests.conftest import VISIBLE_SITES
+
+    user = persona(name)
+    for cameras in registry.values():
+        footage_index(cameras[0], now - timedelta(hours=80), count=2, seconds=600)
+    retention_apply(now=now)
+
+    response = api_client_for(user).get("/api/v1/retention-records/")
+
+    assert response.status_code == 200
+    seen = {item["camera"] for item in response.json()["results"]}
+    assert seen == {str(cameras[0].public_id) for slug, cameras in registry.items() if slug in VISIBLE_SITES[name]}
+    for item in response.json()["results"]:
+        assert item["segments"] == 2 and item["retention_hours"] == 72
