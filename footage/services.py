@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -42,8 +43,23 @@ log = logging.getLogger(__name__)
 HASH_CHUNK = 1 << 20
 
 
+_per_thread = threading.local()
+
+
 def footage_storage() -> Any:
-    return storages["footage"]
+    """The storage server, one client per thread.
+
+    Django shares one storage instance per process, and paramiko's SFTP client is not safe for
+    concurrent requests: on a thread-pool worker, two ingest threads on one connection steal each
+    other's answers. Each thread gets its own instance (its own connection) instead; the instance
+    is rebuilt when the settings change (tests) and is cheap for file and S3 storage.
+    """
+    config = settings.STORAGES["footage"]
+    cached = getattr(_per_thread, "storage", None)
+    if cached is None or _per_thread.config is not config:
+        _per_thread.storage = storages.create_storage(config)
+        _per_thread.config = config
+    return _per_thread.storage
 
 
 def file_sha256(handle: Any) -> tuple[str, int]:
