@@ -166,14 +166,15 @@ def health_update(*, camera_id: int, **fields: Any) -> None:
 
 
 def health_count_stored(*, camera_id: int, size: int, seconds: float, start: datetime) -> None:
-    """Add one stored segment to the camera's storage counters."""
-    models_f = models.F
+    """Add one stored segment to the camera's storage counters (one UPDATE)."""
+    F = models.F
+    oldest = models.Case(
+        models.When(models.Q(oldest_footage__isnull=True) | models.Q(oldest_footage__gt=start),
+                    then=models.Value(start)),
+        default=F("oldest_footage"), output_field=models.DateTimeField())
     updated = CameraHealth.objects.filter(camera_id=camera_id).update(
-        stored_bytes=models_f("stored_bytes") + size, stored_seconds=models_f("stored_seconds") + seconds,
-        stored_segments=models_f("stored_segments") + 1,
-    )
+        stored_bytes=F("stored_bytes") + size, stored_seconds=F("stored_seconds") + seconds,
+        stored_segments=F("stored_segments") + 1, oldest_footage=oldest)
     if not updated:
         CameraHealth.objects.get_or_create(camera_id=camera_id)
-        return health_count_stored(camera_id=camera_id, size=size, seconds=seconds, start=start)
-    CameraHealth.objects.filter(camera_id=camera_id).filter(
-        models.Q(oldest_footage__isnull=True) | models.Q(oldest_footage__gt=start)).update(oldest_footage=start)
+        health_count_stored(camera_id=camera_id, size=size, seconds=seconds, start=start)

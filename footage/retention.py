@@ -26,6 +26,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F, Min, Q, Sum
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from cameras.models import Camera, CameraHealth
@@ -56,20 +57,19 @@ def retention_apply(*, now: datetime | None = None, batch: int = BATCH,
     run = RetentionRun.objects.create(heartbeat_at=timezone.now())
     try:
         services.holds_expire(now)
-        _finish_abandoned(run, after_files_deleted=after_files_deleted)
+        repaired = _finish_abandoned(run, after_files_deleted=after_files_deleted)
+        failures: list[str] = []
         for camera in Camera.objects.prefetch_related("retention_changes").order_by("pk"):
-            hours = retention_hours_effective(camera, now)
-            cutoff = now - timedelta(hours=hours)
-            while True:
-                claimed = _claim(run, camera_id=camera.pk, cutoff=cutoff, now=now, batch=batch)
-                if not claimed:
-                    break
-                _delete(run, claimed, retention_hours=hours, after_files_deleted=after_files_deleted)
-            held = (Segment.objects.filter(camera=camera, state=SegmentState.STORED, end__lte=cutoff)
-                    .filter(services.segments_held(now)).count())
-            if held:
-                RetentionRun.objects.filter(pk=run.pk).update(segments_held=F("segments_held") + held)
-            _recount(camera.pk)
+            try:
+                _apply_camera(run, camera, now=now, batch=batch, after_files_deleted=after_files_deleted,
+                              recount=camera.pk in repaired)
+            except Exception as exc:  # one camera's failure must not keep the others' footage for ever
+                if after_files_deleted is not None:
+                    raise  # the crash hook simulates a dying process, which does not go on
+                log.exception("Retention failed for camera %s; the next pass retries it", camera.pk)
+                failures.append(f"{camera.pk}: {type(exc).__name__}: {exc}")
+        if failures:
+            raise RuntimeError("; ".join(failures))
     except Exception as exc:
         RetentionRun.objects.filter(pk=run.pk).update(status=JobStatus.FAILED, finished_at=timezone.now(),
                                                       error=f"{type(exc).__name__}: {exc}"[:2000])
@@ -83,6 +83,29 @@ def retention_apply(*, now: datetime | None = None, batch: int = BATCH,
                          details={"segments": run.segments_deleted, "bytes": run.bytes_deleted,
                                   "kept_by_holds": run.segments_held})
     return run
+
+
+def _apply_camera(run: RetentionRun, camera: Camera, *, now: datetime, batch: int, after_files_deleted: Any,
+                  recount: bool) -> None:
+    hours = retention_hours_effective(camera, now)
+    cutoff = now - timedelta(hours=hours)
+    deleted = False
+    while True:
+        claimed = _claim(run, camera_id=camera.pk, cutoff=cutoff, now=now, batch=batch)
+        if not claimed:
+            break
+        _delete(run, claimed, retention_hours=hours, after_files_deleted=after_files_deleted)
+        deleted = True
+    held = (Segment.objects.filter(camera=camera, state=SegmentState.STORED, end__lte=cutoff)
+            .filter(services.segments_held(now)).count())
+    if held:
+        RetentionRun.objects.filter(pk=run.pk).update(segments_held=F("segments_held") + held)
+    if recount:
+        _recount(camera.pk)
+    elif deleted:
+        # The counters were kept in step with each batch; only the oldest footage moved.
+        oldest = Segment.objects.filter(camera=camera, state=SegmentState.STORED).aggregate(o=Min("start"))["o"]
+        CameraHealth.objects.filter(camera=camera).update(oldest_footage=oldest)
 
 
 def _claim(run: RetentionRun, *, camera_id: int, cutoff: datetime, now: datetime, batch: int) -> list[Claimed]:
@@ -107,8 +130,8 @@ def _claimed_by(run: RetentionRun, *, camera_id: int | None = None) -> list[Clai
             rows.values_list("pk", "camera_id", "storage_name", "size", "start", "end")]
 
 
-def _finish_abandoned(run: RetentionRun, *, after_files_deleted: Any) -> None:
-    """Take over segments a crashed pass claimed but did not finish."""
+def _finish_abandoned(run: RetentionRun, *, after_files_deleted: Any) -> set[int]:
+    """Take over segments a crashed pass claimed but did not finish; the cameras concerned."""
     stale = [r.pk for r in RetentionRun.objects.filter(
         pk__in=Segment.objects.filter(state=SegmentState.DELETING).values("retention_run")) if r.is_stale()]
     orphaned = Q(retention_run__isnull=True) | Q(retention_run__in=stale)
@@ -122,6 +145,7 @@ def _finish_abandoned(run: RetentionRun, *, after_files_deleted: Any) -> None:
             by_camera.setdefault(item.camera_id, []).append(item)
         for camera_id, items in by_camera.items():
             _delete(run, items, retention_hours=hours[camera_id], after_files_deleted=after_files_deleted)
+    return {item.camera_id for item in claimed}
 
 
 def _delete(run: RetentionRun, claimed: list[Claimed], *, retention_hours: int, after_files_deleted: Any) -> None:
@@ -152,9 +176,11 @@ def _delete(run: RetentionRun, claimed: list[Claimed], *, retention_hours: int, 
         RetentionRun.objects.filter(pk=run.pk).update(
             segments_deleted=F("segments_deleted") + deleted, bytes_deleted=F("bytes_deleted") + size,
             heartbeat_at=timezone.now())
+        # Never below zero: a counter that drifted low must not stop deletion (the recount repairs it).
         CameraHealth.objects.filter(camera_id=camera_id).update(
-            stored_bytes=F("stored_bytes") - size, stored_seconds=F("stored_seconds") - seconds,
-            stored_segments=F("stored_segments") - deleted)
+            stored_bytes=Greatest(F("stored_bytes") - size, 0),
+            stored_seconds=Greatest(F("stored_seconds") - seconds, 0.0),
+            stored_segments=Greatest(F("stored_segments") - deleted, 0))
 
 
 def _recount(camera_id: int) -> None:

@@ -297,7 +297,9 @@ def segment_ingest(*, run_id: int, sequence: int, path: Path, start_offset: floa
         # The file vanished from the spool before it was indexed: say so on the timeline.
         _segment_lost(run=run, start=start, end=end, detail=f"{path.name} missing from the spool")
         return IngestResult("lost")
-    if not storage_accepting():
+    status = StorageStatus.objects.filter(pk=1).only("reachable", "next_attempt_at").first()
+    was_down = status is not None and not status.reachable
+    if was_down and not (status.next_attempt_at and status.next_attempt_at <= timezone.now()):
         return IngestResult("waiting")
     with path.open("rb") as handle:
         sha256, size = file_sha256(handle)
@@ -311,7 +313,8 @@ def segment_ingest(*, run_id: int, sequence: int, path: Path, start_offset: floa
     except StorageUnavailable as exc:
         storage_failed(error=str(exc))
         return IngestResult("waiting")
-    storage_recovered()
+    if was_down:
+        storage_recovered()
     try:
         segment = _segment_index(run=run, sequence=sequence, start=start, end=end, size=size, sha256=sha256,
                                  name=name)

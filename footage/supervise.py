@@ -23,7 +23,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -59,7 +59,10 @@ def spool_sweep(*, enqueue: Enqueue, force: bool = False) -> SweepReport:
     accepting = services.storage_accepting()
     for folder in spool.run_folders():
         lock = spool.RunLock(folder)
-        live = not lock.acquire(blocking=False)
+        try:
+            live = not lock.acquire(blocking=False)
+        except FileNotFoundError:  # removed since it was listed (by its recorder or another sweep)
+            continue
         try:
             _sweep_folder(folder, live=live, accepting=accepting, force=force, enqueue=enqueue, report=report)
         except Exception:  # noqa: BLE001  one bad folder must not stop the sweep of the others
@@ -72,10 +75,18 @@ def spool_sweep(*, enqueue: Enqueue, force: bool = False) -> SweepReport:
 
 def _sweep_folder(folder: Path, *, live: bool, accepting: bool, force: bool, enqueue: Enqueue,
                   report: SweepReport) -> None:
+    if live and not force:
+        # The recorder queues each segment as it closes: only a file never queued (storage was down)
+        # or queued long ago needs the segment list, which grows all run long. The newest file is
+        # the one ffmpeg is writing.
+        waiting = sorted(folder.glob("*.ts"))[:-1]
+        if not any((age := spool.queued_age(p)) is None or age > REQUEUE_AFTER_SECONDS for p in waiting):
+            return
     meta = spool.meta_read(folder)
     listed = spool.closed_segments(folder)
     run = Run.objects.filter(pk=meta["run_id"]).first() if meta.get("run_id") else None
-    pending = [(s.sequence, folder / s.filename, s.start, s.end) for s in listed if (folder / s.filename).exists()]
+    present = {p.name for p in folder.glob("*.ts")}
+    pending = [(s.sequence, folder / s.filename, s.start, s.end) for s in listed if s.filename in present]
     if not live:
         # The recorder died (its lock is free): segments it never listed still hold footage.
         last_end = listed[-1].end if listed else 0.0
@@ -187,9 +198,11 @@ def health_refresh(now: datetime | None = None) -> None:
     """Today's coverage per camera, and offline/recovery emails."""
     now = now or timezone.now()
     today = today_so_far(now)
-    recorded = dict(Segment.objects.filter(start__gte=today.start, start__lt=now).values("camera")
-                    .annotate(seconds=Sum("duration")).values_list("camera", "seconds"))
-    cameras = Camera.objects.select_related("site", "health")
+    # One indexed (camera, start) range per camera, not a scan of the whole segment table.
+    today_seconds = (Segment.objects.filter(camera=OuterRef("pk"), start__gte=today.start, start__lt=now)
+                     .order_by().values("camera").annotate(seconds=Sum("duration")).values("seconds"))
+    cameras = Camera.objects.select_related("site", "health").annotate(recorded_today=Subquery(today_seconds))
+    recorded = {camera.pk: camera.recorded_today for camera in cameras}
     for camera in cameras:
         health = _health(camera)
         since = max(today.start, camera.created_at)

@@ -18,7 +18,10 @@ app.autodiscover_tasks()
 
 @app.on_configure.connect
 def _make_broker_folders(sender: Celery, **kwargs: object) -> None:
-    options = sender.conf.broker_transport_options or {}
+    # Read the settings, not ``sender.conf``: the configuration is being built (reading it here recurses).
+    from django.conf import settings
+
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
     for key in ("data_folder_in", "data_folder_out", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)

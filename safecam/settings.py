@@ -144,6 +144,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Celery closes the database connection around every task; on a recording worker that is one new
+# PostgreSQL connection per segment. Reuse each thread's connection for up to 1000 tasks.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TIMEZONE = "UTC"
 # Recording runs on its own queue (one long task per camera, a thread each); ingest, retention and
 # the rest on the default queue, so a slow storage server never starves the recorders.
