@@ -28,6 +28,11 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def default_workdir() -> str | None:
+    """A disk-backed temporary folder: on some machines /tmp creates files far more slowly."""
+    return os.environ.get("TMPDIR") or ("/var/tmp" if os.path.isdir("/var/tmp") else None)
+
+
 def free_port() -> int:
     """A loopback port nobody listens on right now (the kernel's pick)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -233,57 +238,16 @@ class MemorySampler:
                 "pss_max": max(pss), "procs": sum(s[2] for s in self.samples) / len(self.samples)}
 
 
-@dataclass
-class PostgresBackendMeter:
-    """CPU of the PostgreSQL server processes that serve one database (sampled per pid).
-
-    Backends belong to the postmaster, not to us, so a backend that exits between two samples
-    loses at most one interval of its time; with persistent connections there are few such.
-    """
-
-    database: str
-    every: float = 1.0
-    last: dict[int, float] = field(default_factory=dict)
-    first: dict[int, float] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _sample(self) -> None:
-        marker = f" {self.database} "
-        for proc in psutil.process_iter(["name", "cmdline"]):
-            cmdline = " ".join(proc.info.get("cmdline") or [])
-            if not cmdline.startswith("postgres:") or marker not in cmdline + " ":
-                continue
-            try:
-                cpu = _own_times(proc)[0]
-            except psutil.Error:
-                continue
-            with self._lock:
-                self.first.setdefault(proc.pid, cpu)
-                self.last[proc.pid] = cpu
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, daemon=True, name="postgres-meter")
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            self._sample()
-            if self._stop.wait(self.every):
-                return
-
-    def total(self) -> float:
-        """CPU-seconds used by the database's backends since this meter first saw each of them."""
-        self._sample()
-        with self._lock:
-            return sum(self.last[pid] - self.first[pid] for pid in self.last)
-
-    def finish(self) -> float:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        return self.total()
+def postmaster() -> psutil.Process | None:
+    """The local PostgreSQL server's parent process (its backends are its children), if one runs."""
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        try:
+            cmdline = proc.info.get("cmdline") or []
+            if proc.info.get("name") == "postgres" and "-D" in cmdline and proc.parent().name() != "postgres":
+                return proc
+        except psutil.Error:
+            continue
+    return None
 
 
 def children_cpu() -> float:

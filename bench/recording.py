@@ -112,8 +112,9 @@ def cameras_register(count: int, port: int) -> list[int]:
     site = site_save(site=Site(name="Bench", slug="bench"), by=None)
     ids = []
     for index in range(count):
-        camera = camera_create(site=site, name=f"Bench camera {index:02d}", stream_url=f"rtsp://127.0.0.1:{port}/cam{index}",
-                               by=None, purpose="Benchmark", legal_basis="Benchmark")
+        camera = camera_create(site=site, name=f"Bench camera {index:02d}", by=None,
+                               stream_url=f"rtsp://127.0.0.1:{port}/cam{index}", purpose="Benchmark",
+                               legal_basis="Benchmark")
         ids.append(camera.pk)
     return ids
 
@@ -142,9 +143,9 @@ def phase_safecam(args: argparse.Namespace, env: dict[str, str], work: Path, sim
         env=env, cwd=common.ROOT, stdin=subprocess.DEVNULL, stdout=(work / "beat.log").open("w"),
         stderr=subprocess.STDOUT)
     worker_ps, beat_ps = psutil.Process(worker.pid), psutil.Process(beat.pid)
-    db_meter = common.PostgresBackendMeter(common.database_name(database)) if database else None
-    if db_meter:
-        db_meter.start()
+    # The server's CPU, backends included (each task opens a connection, so most backends live
+    # for one task): the postmaster's reaped children plus its live ones, like the worker's tree.
+    server = common.postmaster() if database else None
     sim_before = common.tree_cpu([simulator])
     try:
         _sleep_until(started + args.warmup)
@@ -152,11 +153,15 @@ def phase_safecam(args: argparse.Namespace, env: dict[str, str], work: Path, sim
         memory.start()
         window_start = time.monotonic()
         cpu_a, parts_a = common.tree_cpu([worker_ps]), common.tree_parts(worker_ps)
-        db_a = db_meter.total() if db_meter else 0.0
+        db_a = common.tree_cpu([server]) if server else 0.0
+        sessions_a = pg_sessions(database) if database else 0
+        window_wall_a = datetime.now().astimezone()
         beat_a = common.tree_cpu([beat_ps])
         _sleep_until(started + args.seconds)
         cpu_b, parts_b = common.tree_cpu([worker_ps]), common.tree_parts(worker_ps)
-        db_b = db_meter.total() if db_meter else 0.0
+        db_b = common.tree_cpu([server]) if server else 0.0
+        sessions_b = pg_sessions(database) if database else 0
+        window_wall_b = datetime.now().astimezone()
         beat_b = common.tree_cpu([beat_ps])
         window_end = time.monotonic()
         memory.finish()
@@ -172,10 +177,19 @@ def phase_safecam(args: argparse.Namespace, env: dict[str, str], work: Path, sim
     phase.parts_steady = {key: parts_b[key] - parts_a[key] for key in parts_a}
     phase.memory = memory.summary()
     phase.beat_cpu = beat_b - beat_a
-    if db_meter:
+    if server:
         phase.db_cpu = db_b - db_a
-        db_meter.finish()
-    return phase, {"started_wall": started_wall, "stopping_wall": stopping_wall, "log": worker_log}
+    return phase, {"started_wall": started_wall, "stopping_wall": stopping_wall, "log": worker_log,
+                   "window": (window_wall_a, window_wall_b),
+                   "sessions": sessions_b - sessions_a - 1 if database else None}
+
+
+def pg_sessions(database: str) -> int:
+    """Sessions (connections) opened to the bench database so far (this query's own included)."""
+    import psycopg
+
+    with psycopg.connect(database) as conn:
+        return conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()").fetchone()[0]
 
 
 def phase_floor(args: argparse.Namespace, port: int, work: Path, simulator: psutil.Process) -> tuple[Phase, Path]:
@@ -344,11 +358,11 @@ def report(args: argparse.Namespace, safecam: Phase, floor: Phase, cov_s: dict[i
     ]
     for key, label in (("self", "  of which worker (Python)"), ("live children", "  of which ffmpeg (live)"),
                        ("reaped children", "  of which reaped (ffprobe, ended ffmpeg)")):
-        rows.append([label, f"{safecam.per_camera_hour(safecam.parts_steady.get(key, 0.0), safecam.steady_seconds):.1f}",
-                     "", "", "", ""])
+        part = safecam.per_camera_hour(safecam.parts_steady.get(key, 0.0), safecam.steady_seconds)
+        rows.append([label, f"{part:.1f}", "", "", "", ""])
     if safecam.db_cpu is not None:
         db = safecam.per_camera_hour(safecam.db_cpu, safecam.steady_seconds)
-        rows.append(["  + PostgreSQL backends (bench db)", f"{db:.1f}", "", "", "", ""])
+        rows.append(["  + PostgreSQL server (all its databases)", f"{db:.1f}", "", "", "", ""])
     rows.append(["bare ffmpeg -c copy (floor)", f"{f_steady:.1f}", f"{f_whole:.1f}",
                  f"{floor.memory['pss_mean'] / n:.1f}", f"{floor.memory['pss_max'] / n:.1f}",
                  f"{floor.memory['rss_mean'] / n:.1f}"])
@@ -394,6 +408,13 @@ def report(args: argparse.Namespace, safecam: Phase, floor: Phase, cov_s: dict[i
     if "ingest_latency" in info:
         p50, p95, worst_latency = info["ingest_latency"]
         print(f"ingest latency (segment end → indexed): p50 {p50:.2f} s, p95 {p95:.2f} s, max {worst_latency:.2f} s")
+    if stopping.get("sessions") is not None:
+        from footage.models import Segment
+
+        indexed = Segment.objects.filter(indexed_at__range=stopping["window"]).count()
+        print(f"PostgreSQL: {stopping['sessions']} connections opened to the bench database in the steady window, "
+              f"for {indexed} segments indexed ({stopping['sessions'] / max(indexed, 1):.2f} per segment); the "
+              "server row above counts every database on the server, other clients' work included")
     levels, messages = log_summary(stopping["log"])
     print(f"worker log: {dict(levels) or 'no warnings or errors'}")
     for line in messages:
@@ -405,20 +426,23 @@ def main() -> None:
     parser.add_argument("--cameras", type=int, default=24)
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--warmup", type=float, default=None,
-                        help="seconds excluded from the steady window (default: 20, or a quarter of --seconds)")
+                        help="seconds excluded from the steady window (default: 30, or a quarter of --seconds)")
     parser.add_argument("--database-url", default=None,
-                        help="a bench PostgreSQL database to create and drop (default: SQLite in the temporary data dir)")
+                        help="a bench PostgreSQL database to create and drop "
+                             "(default: SQLite in the temporary data dir)")
     parser.add_argument("--broker-url", default=None, help="default: the embedded filesystem broker")
     parser.add_argument("--supervise-seconds", type=int, default=5)
+    parser.add_argument("--workdir", default=common.default_workdir(),
+                        help="where the temporary folder goes (default: /var/tmp, disk-backed; /tmp can be slower)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and the database")
     args = parser.parse_args()
     if args.warmup is None:
-        args.warmup = min(20.0, args.seconds / 4)
+        args.warmup = min(30.0, args.seconds / 4)
     if args.seconds <= args.warmup:
         parser.error("--seconds must be longer than --warmup")
 
     database = choose_database(args.database_url)
-    work = Path(tempfile.mkdtemp(prefix="safecam-bench-recording-"))
+    work = Path(tempfile.mkdtemp(prefix="safecam-bench-recording-", dir=args.workdir))
     data_dir = work / "data"
     data_dir.mkdir()
     env = environment(data_dir, database, args.broker_url, args.supervise_seconds)

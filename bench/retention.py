@@ -104,12 +104,15 @@ class DayText:
         # footage.services.storage_name_for, without a datetime per row
         return f"{camera.public_id}/{self.folder[i]}/{self.stamp[i]}Z-{run.public_id.hex[:8]}-{i:06d}.ts"
 
-    def copy_text(self, camera, run) -> str:
+    def copy_text(self, cameras: list, runs: list, first: int, last: int) -> str:
+        """COPY lines for segments ``first``..``last - 1`` of the day, cameras interleaved as ingest
+        writes them (every camera's segment i before any camera's segment i + 1)."""
         lines = []
         ts = self.ts
-        for i in range(per_day()):
-            lines.append(f"{camera.pk}\t{run.pk}\t{i}\t{ts[i]}\t{ts[i + 1]}\t{SEGMENT_SECONDS}\t{SEGMENT_SIZE}\t"
-                         f"{SHA256}\t{self.storage_name(camera, run, i)}\tstored\t\\N\t{ts[i + 1]}\n")
+        for i in range(first, last):
+            for camera, run in zip(cameras, runs):
+                lines.append(f"{camera.pk}\t{run.pk}\t{i}\t{ts[i]}\t{ts[i + 1]}\t{SEGMENT_SECONDS}\t{SEGMENT_SIZE}\t"
+                             f"{SHA256}\t{self.storage_name(camera, run, i)}\tstored\t\\N\t{ts[i + 1]}\n")
         return "".join(lines)
 
 
@@ -126,11 +129,39 @@ def segments_copy(database_url: str, cameras: list, runs: dict, first_day: datet
         with cursor.copy(COPY_SQL) as copy:
             for day in days:
                 text = DayText(first_day + timedelta(days=day))
-                for camera in cameras:
-                    copy.write(text.copy_text(camera, runs[(camera.pk, day)]))
-                    rows += per_day()
+                day_runs = [runs[(camera.pk, day)] for camera in cameras]
+                for first in range(0, per_day(), 360):  # an hour at a time
+                    last = min(first + 360, per_day())
+                    copy.write(text.copy_text(cameras, day_runs, first, last))
+                    rows += (last - first) * len(cameras)
         conn.commit()
     return rows
+
+
+REDUNDANT_INDEXES = (
+    # storage_name is only ever compared whole (its unique index enforces that): no LIKE queries
+    "footage_segment_storage_name_%_like",
+    # the foreign keys' own indexes, covered by (camera, start), (camera, end) and (run, sequence)
+    "footage_segment_camera_id_%",
+    "footage_segment_run_id_%",
+)
+
+
+def index_sizes(database_url: str) -> tuple[int, int]:
+    """(table bytes, all its indexes' bytes) of footage_segment."""
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT pg_relation_size('footage_segment'), pg_indexes_size('footage_segment')").fetchone()
+
+
+def health_counters_set(cameras: list, segments: int, oldest: datetime) -> None:
+    """The counters ingest would have kept (COPY bypasses it); retention subtracts from them."""
+    from cameras.models import CameraHealth
+
+    CameraHealth.objects.filter(camera__in=cameras).update(
+        stored_segments=segments, stored_bytes=segments * SEGMENT_SIZE,
+        stored_seconds=float(segments * SEGMENT_SECONDS), oldest_footage=oldest)
 
 
 def vacuum_analyze(database_url: str) -> None:
@@ -175,8 +206,10 @@ def sql_kind(sql: str) -> str:
     head = s[:60].upper()
     if "FOR UPDATE" in s.upper() and "footage_segment" in s and head.startswith("SELECT"):
         return "claim: SELECT … FOR UPDATE SKIP LOCKED"
-    if head.startswith('UPDATE "FOOTAGE_SEGMENT"') and "deleting" in s:
+    if head.startswith('UPDATE "FOOTAGE_SEGMENT" SET "STATE"'):
         return "claim: UPDATE state = deleting"
+    if head.startswith('UPDATE "FOOTAGE_SEGMENT"'):
+        return "take over abandoned claims: UPDATE"
     if head.startswith("SELECT") and '"footage_segment"."storage_name"' in s:
         return "claimed rows: SELECT"
     if head.startswith('DELETE FROM "FOOTAGE_SEGMENT"'):
@@ -227,8 +260,8 @@ def claim_explain(camera_id: int, cutoff: datetime, now: datetime) -> str:
     qs = (Segment.objects.filter(camera_id=camera_id, state=SegmentState.STORED, end__lte=cutoff)
           .exclude(services.segments_held(now)).order_by("start")
           .select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True)[:1000])
-    sql, params = qs.query.sql_with_params()
     with transaction.atomic(), connection.cursor() as cursor:
+        sql, params = qs.query.sql_with_params()
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         transaction.set_rollback(True)
@@ -238,28 +271,30 @@ def claim_explain(camera_id: int, cutoff: datetime, now: datetime) -> str:
 # --- floor -------------------------------------------------------------------------------------------
 
 
-def floor_run(database_url: str, storage: Path, cutoff: datetime, batch: int, one_statement: bool) -> tuple[float, int]:
-    """Bare DELETE by id (in batches of ``batch``, each committed; or one statement) and os.unlink."""
+def floor_run(database_url: str, storage: Path, cutoff: datetime, batch: int,
+              one_statement: bool) -> tuple[float, int, float, float]:
+    """Bare DELETE by id (in batches of ``batch``, each committed; or one statement) and os.unlink.
+
+    Returns (seconds, rows, of which unlinking, of which deleting rows)."""
     import psycopg
 
     with psycopg.connect(database_url) as conn:
         rows = conn.execute('SELECT id, storage_name FROM footage_segment WHERE "end" <= %s ORDER BY camera_id, '
                             "start", (cutoff,)).fetchall()
         conn.commit()
+        unlinking = deleting = 0.0
+        chunks = [rows] if one_statement else [rows[i:i + batch] for i in range(0, len(rows), batch)]
         started = time.perf_counter()
-        if one_statement:
-            for _pk, name in rows:
+        for chunk in chunks:
+            t0 = time.perf_counter()
+            for _pk, name in chunk:
                 os.unlink(storage / name)
-            conn.execute("DELETE FROM footage_segment WHERE id = ANY(%s)", ([pk for pk, _ in rows],))
+            t1 = time.perf_counter()
+            conn.execute("DELETE FROM footage_segment WHERE id = ANY(%s)", ([pk for pk, _ in chunk],))
             conn.commit()
-        else:
-            for offset in range(0, len(rows), batch):
-                chunk = rows[offset:offset + batch]
-                for _pk, name in chunk:
-                    os.unlink(storage / name)
-                conn.execute("DELETE FROM footage_segment WHERE id = ANY(%s)", ([pk for pk, _ in chunk],))
-                conn.commit()
-        return time.perf_counter() - started, len(rows)
+            unlinking += t1 - t0
+            deleting += time.perf_counter() - t1
+        return time.perf_counter() - started, len(rows), unlinking, deleting
 
 
 # --- main --------------------------------------------------------------------------------------------
@@ -270,6 +305,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("SAFECAM_BENCH_RETENTION_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--cameras", type=int, default=24)
     parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--workdir", default=common.default_workdir(),
+                        help="where the temporary folder goes (default: /var/tmp, disk-backed; /tmp can be slower)")
     parser.add_argument("--keep", action="store_true", help="keep the database and the storage folder")
     parser.add_argument("--explain", action="store_true", help="print the claim query's plan even when it is fast")
     args = parser.parse_args()
@@ -278,7 +315,7 @@ def main() -> None:
     common.check_bench_database(args.database_url)
     retention_hours = (args.days - 1) * 24
 
-    work = Path(tempfile.mkdtemp(prefix="safecam-bench-retention-"))
+    work = Path(tempfile.mkdtemp(prefix="safecam-bench-retention-", dir=args.workdir))
     storage = environment(work, args.database_url)
     common.database_recreate(args.database_url)
 
@@ -291,7 +328,7 @@ def main() -> None:
 
     from cameras.models import CameraHealth
     from footage import retention
-    from footage.models import JobStatus, RetentionRecord, RetentionRun, Segment, SegmentState
+    from footage.models import JobStatus, RetentionRecord, Segment, SegmentState
     from django.db.models import Count, Min
 
     from safecam.audit import AuditAction
@@ -315,14 +352,17 @@ def main() -> None:
         started = time.perf_counter()
         rows = segments_copy(args.database_url, cameras, runs, first_day, list(range(args.days)))
         index_seconds = time.perf_counter() - started
+        health_counters_set(cameras, args.days * n, first_day)
         started = time.perf_counter()
         vacuum_analyze(args.database_url)
         vacuum_seconds = time.perf_counter() - started
         started = time.perf_counter()
         made = files_create(storage, cameras, runs, first_day, 0)
         files_seconds = time.perf_counter() - started
+        table_bytes, index_bytes = index_sizes(args.database_url)
         print(f"indexed {rows:,} rows in {index_seconds:.1f} s ({rows / index_seconds:,.0f} rows/s), VACUUM ANALYZE "
-              f"{vacuum_seconds:.1f} s; {made:,} files of the expiring day created in {files_seconds:.1f} s", flush=True)
+              f"{vacuum_seconds:.1f} s; {made:,} files of the expiring day created in {files_seconds:.1f} s",
+              flush=True)
 
         plan_before = claim_explain(cameras[0].pk, cutoff, now)
         timer = QueryTimer()
@@ -355,13 +395,19 @@ def main() -> None:
         records = list(RetentionRecord.objects.filter(run=run))
         good = [r for r in records if r.segments == n and r.bytes == n * SEGMENT_SIZE and r.removed_from == first_day
                 and r.removed_until == cutoff and r.retention_hours == retention_hours]
-        checks.append(("one right RetentionRecord per camera", len(records) == args.cameras and len(good) == len(records),
+        checks.append(("one right RetentionRecord per camera",
+                       len(records) == args.cameras and len(good) == len(records),
                        f"{len(good)} of {len(records)} right"))
         health = CameraHealth.objects.filter(stored_segments=(args.days - 1) * n, oldest_footage=cutoff,
                                              stored_bytes=(args.days - 1) * n * SEGMENT_SIZE).count()
         checks.append(("camera counters recounted", health == args.cameras, f"{health} of {args.cameras}"))
         audited = AuditEvent.objects.filter(action=AuditAction.RETENTION_APPLIED, target_id=str(run.pk)).count()
         checks.append(("pass audited once", audited == 1, f"{audited}"))
+        idle_timer = QueryTimer()
+        with connection.execute_wrapper(idle_timer):
+            started = time.perf_counter()
+            retention.retention_apply(now=now + timedelta(minutes=settings.SAFECAM_RETENTION_EVERY_MINUTES))
+            idle_seconds = time.perf_counter() - started
         connections.close_all()
 
         # --- floor: an equivalent day, re-indexed and re-created
@@ -369,16 +415,18 @@ def main() -> None:
         segments_copy(args.database_url, cameras, runs, first_day, [0])
         vacuum_analyze(args.database_url)
         files_create(storage, cameras, runs, first_day, 0)
-        floor_seconds, floor_rows = floor_run(args.database_url, storage, cutoff, retention.BATCH, one_statement=False)
+        floor_seconds, floor_rows, floor_unlink, floor_delete = floor_run(
+            args.database_url, storage, cutoff, retention.BATCH, one_statement=False)
         segments_copy(args.database_url, cameras, runs, first_day, [0])
         vacuum_analyze(args.database_url)
         files_create(storage, cameras, runs, first_day, 0)
-        bulk_seconds, bulk_rows = floor_run(args.database_url, storage, cutoff, retention.BATCH, one_statement=True)
+        bulk_seconds, bulk_rows, bulk_unlink, bulk_delete = floor_run(
+            args.database_url, storage, cutoff, retention.BATCH, one_statement=True)
 
         # --- report
         print()
-        print(f"SafeCam retention bench: PostgreSQL {common.database_name(args.database_url)}, {args.cameras} cameras × "
-              f"{args.days} days, {os.cpu_count()} cores")
+        print(f"SafeCam retention bench: PostgreSQL {common.database_name(args.database_url)}, "
+              f"{args.cameras} cameras × {args.days} days, {os.cpu_count()} cores")
         rate = expiring / retention_seconds
         rows_out = [
             ["rows indexed (COPY)", f"{rows:,}", f"{index_seconds:.1f}", f"{rows / index_seconds:,.0f}"],
@@ -387,11 +435,17 @@ def main() -> None:
             ["retention_apply (one day expires)", f"{expiring:,}", f"{retention_seconds:.1f}", f"{rate:,.0f}"],
             [f"floor: DELETE by id in batches of {retention.BATCH} + unlink", f"{floor_rows:,}", f"{floor_seconds:.1f}",
              f"{floor_rows / floor_seconds:,.0f}"],
+            ["  of which os.unlink / DELETE", "", f"{floor_unlink:.1f} / {floor_delete:.1f}", ""],
             ["floor: one DELETE by id + unlink", f"{bulk_rows:,}", f"{bulk_seconds:.1f}",
              f"{bulk_rows / bulk_seconds:,.0f}"],
+            ["  of which os.unlink / DELETE", "", f"{bulk_unlink:.1f} / {bulk_delete:.1f}", ""],
             ["ratio retention / batched floor", "", f"{retention_seconds / floor_seconds:.2f}×", ""],
+            [f"next pass, {settings.SAFECAM_RETENTION_EVERY_MINUTES} min later (nothing expires)", "0",
+             f"{idle_seconds:.1f}", ""],
         ]
         print(common.table(rows_out, ["step", "segments", "seconds", "segments/s"]))
+        print(f"footage_segment: table {table_bytes / 2**20:,.0f} MB, its indexes {index_bytes / 2**20:,.0f} MB"
+              )
         print(f"goal: one day of {args.cameras} cameras expired in under {GOAL_SECONDS:.0f} s: "
               f"{'met' if retention_seconds < GOAL_SECONDS else 'NOT met'} ({retention_seconds:.1f} s)")
         print()
@@ -405,6 +459,12 @@ def main() -> None:
                          f"{(retention_seconds - sql_total) / retention_seconds * 100:.0f}%", ""])
         print(common.table(rows_out, ["where retention_apply's time went", "queries", "seconds", "share",
                                       "slowest ms"]))
+        idle_top = sorted(idle_timer.seconds.items(), key=lambda item: -item[1])[:3]
+        print("the pass with nothing to expire spent: " + ", ".join(
+            f"{kind} {seconds:.1f} s ({idle_timer.count[kind]} queries)" for kind, seconds in idle_top))
+        if args.explain:
+            for kind, (took, sql, _params) in sorted(timer.slowest.items()):
+                print(f"  slowest {kind}: {took * 1000:.0f} ms: {' '.join(sql.split())[:200]}")
         print()
         print(common.table([[name, "ok" if ok else "FAILED", detail] for name, ok, detail in checks],
                            ["verification", "result", "detail"]))
