@@ -90,9 +90,13 @@ def ffmpeg_command(url: str, folder: Path, segment_seconds: int) -> list[str]:
         input_options = {"rtsp_transport": "tcp", "timeout": STALL_SECONDS * 1_000_000,
                          "analyzeduration": 1_000_000, "probesize": 500_000}
     stream = ffmpeg.input(url, **input_options)
+    # flush_packets: each packet reaches the segment file as it arrives. Otherwise a low-bitrate segment
+    # sits in a 32 KB buffer, and when ffmpeg dies or stops without listing its open segment (5.1 often
+    # does not list it even on SIGINT) the file is empty and the spool sweep has nothing to recover.
     output = ffmpeg.output(
         stream.video, str(folder / "%06d.ts"),
         c="copy", f="segment", segment_time=segment_seconds, segment_format="mpegts",
+        segment_format_options="flush_packets=1",
         reset_timestamps=1, segment_list=str(folder / spool.CSV_NAME), segment_list_type="csv",
         segment_list_flags="live", an=None,
     )
@@ -215,54 +219,62 @@ class CameraRecorder:
         count = 0
         stop_reason = ""
         try:
-            while True:
-                exited = process.poll() is not None
-                for closed in segments.new_segments():
+            try:
+                while True:
+                    exited = process.poll() is not None
+                    for closed in segments.new_segments():
+                        run = self._segment_closed(run, camera, folder, closed)
+                        count += 1
+                    if exited:
+                        break
+                    if not stop_reason:
+                        stop_reason = self._should_stop()
+                        if stop_reason:
+                            self._stop_ffmpeg(process)
+                    time.sleep(POLL_SECONDS)
+                reader.join(timeout=2)
+                for closed in segments.new_segments():  # the last segment closes as ffmpeg exits
                     run = self._segment_closed(run, camera, folder, closed)
                     count += 1
-                if exited:
-                    break
-                if not stop_reason:
-                    stop_reason = self._should_stop()
-                    if stop_reason:
-                        self._stop_ffmpeg(process)
-                time.sleep(POLL_SECONDS)
-            reader.join(timeout=2)
-            for closed in segments.new_segments():  # the last segment closes as ffmpeg exits
-                run = self._segment_closed(run, camera, folder, closed)
-                count += 1
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+            error_text = " ".join(line for line in self.stderr_tail if line).strip()
+            if stop_reason == "disabled":
+                reason, detail, stop = EndReason.CAMERA_DISABLED, "", True
+            elif stop_reason:
+                reason, stop = EndReason.RECORDER_STOPPED, True
+                detail = ("Another recorder took over this camera." if self.token is None
+                          else "The recording worker was shut down.")
+            elif count:
+                reason, stop = EndReason.CAMERA_LOST, False
+                detail = error_text or "The camera stopped sending video."
+            else:
+                reason, stop = EndReason.CAMERA_UNREACHABLE, False
+                detail = error_text or f"ffmpeg exited with code {process.returncode} before any video arrived."
+            detail = _redact(detail, camera)
+            if run is not None:
+                ended_at = run.started_at + timedelta(seconds=self._last_end)
+                services.run_end(run=run, ended_at=ended_at, reason=reason, detail=detail)
+            elif reason != EndReason.RECORDER_STOPPED:
+                services.gap_open(camera_id=self.camera_id, start=timezone.now(), reason=reason, detail=detail)
+            if spool.run_folder_is_empty(folder):
+                spool.run_folder_remove(folder)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            # Only now: a spool sweep that finds the folder unlocked takes its recorder for dead, so it would
+            # end the run as "recorder lost" first, or remove the folder while it is being looked at.
             lock.release()
-        error_text = " ".join(line for line in self.stderr_tail if line).strip()
-        if stop_reason == "disabled":
-            reason, detail, stop = EndReason.CAMERA_DISABLED, "", True
-        elif stop_reason:
-            reason, stop = EndReason.RECORDER_STOPPED, True
-            detail = ("Another recorder took over this camera." if self.token is None
-                      else "The recording worker was shut down.")
-        elif count:
-            reason, stop = EndReason.CAMERA_LOST, False
-            detail = error_text or "The camera stopped sending video."
-        else:
-            reason, stop = EndReason.CAMERA_UNREACHABLE, False
-            detail = error_text or f"ffmpeg exited with code {process.returncode} before any video arrived."
-        detail = _redact(detail, camera)
-        if run is not None:
-            ended_at = run.started_at + timedelta(seconds=self._last_end)
-            services.run_end(run=run, ended_at=ended_at, reason=reason, detail=detail)
-        elif reason != EndReason.RECORDER_STOPPED:
-            services.gap_open(camera_id=self.camera_id, start=timezone.now(), reason=reason, detail=detail)
-        if spool.run_folder_is_empty(folder):
-            spool.run_folder_remove(folder)
         log.info("Camera %s: run ended (%s) after %d segments: %s", camera.pk, reason, count, detail)
         return RunOutcome(segments=count, stop=stop, reason=reason, detail=detail)
 
     _last_end: float = 0.0
 
     def _segment_closed(self, run: Run | None, camera: Camera, folder: Path, closed: spool.ClosedSegment) -> Run:
+        path = folder / closed.filename
+        # Marked at once: a spool sweep meanwhile would otherwise queue an ingest of its own, which can
+        # store and delete the file while the first one is still being probed below.
+        spool.mark_queued(path)
         now = timezone.now()
         if run is None:
             anchor = now - timedelta(seconds=closed.end)
@@ -277,8 +289,6 @@ class CameraRecorder:
                 run.clock_skew = round(skew, 3)
                 Run.objects.filter(pk=run.pk).update(clock_skew=run.clock_skew)
         self._last_end = closed.end
-        path = folder / closed.filename
-        spool.mark_queued(path)
         self.enqueue_ingest(run.pk, closed.sequence, str(path), closed.start, closed.end)
         health_update(camera_id=camera.pk, recorder_state="recording", last_error="",
                       last_segment_end=run.started_at + timedelta(seconds=closed.end))

@@ -136,6 +136,14 @@ def mark_queued(path: Path) -> None:
     Path(str(path) + QUEUED_SUFFIX).touch()
 
 
+def queued_clear(path: Path) -> None:
+    """The file's ingest job ended without storing it (storage down): no job is queued for it now."""
+    try:
+        Path(str(path) + QUEUED_SUFFIX).unlink()
+    except FileNotFoundError:
+        pass
+
+
 def queued_age(path: Path) -> float | None:
     """Seconds since an ingest job was last queued for ``path``; None if never."""
     try:
@@ -158,8 +166,11 @@ def run_folders() -> Iterator[Path]:
     if not root.is_dir():
         return
     for camera_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        for folder in sorted(p for p in camera_dir.iterdir() if p.is_dir()):
-            yield folder
+        try:
+            folders = sorted(p for p in camera_dir.iterdir() if p.is_dir())
+        except FileNotFoundError:  # its last run folder was removed (and it with it) since the listing
+            continue
+        yield from folders
 
 
 def run_folder_is_empty(folder: Path) -> bool:

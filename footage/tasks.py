@@ -19,7 +19,7 @@ from pathlib import Path
 from celery import Task, shared_task
 from celery.utils import worker_direct
 
-from footage import recorder, retention, services, supervise
+from footage import recorder, retention, services, spool, supervise
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,10 @@ def camera_record(self: Task, camera_id: int) -> str:
 def segment_ingest(run_id: int, sequence: int, path: str, start: float, end: float) -> str:
     result = services.segment_ingest(run_id=run_id, sequence=sequence, path=Path(path), start_offset=start,
                                      end_offset=end)
+    if result.outcome == "waiting":
+        # No job is queued for the file any more: the spool sweep queues it again as soon as the
+        # storage server answers, whoever notices that first (a probe or another segment's ingest).
+        spool.queued_clear(Path(path))
     return result.outcome
 
 

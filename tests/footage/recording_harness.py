@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import pytest
 from django.db import connection
@@ -112,7 +112,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie waiting for its reaper counts as dead)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -132,13 +132,19 @@ def _process_name(pid: int) -> str:
 
 
 def workers_database_url() -> str:
-    """A DATABASE_URL naming the database this test process uses (the test database, not the real one)."""
+    """A DATABASE_URL naming the database this test process uses (the test database, not the real one).
+
+    It carries this process's connection options (for SQLite: WAL and IMMEDIATE transactions, which
+    several writing processes need) in its query string, where dj-database-url reads them.
+    """
     params = connection.settings_dict
+    options = urlencode({key: value for key, value in (params.get("OPTIONS") or {}).items() if isinstance(value, str)})
+    query = f"?{options}" if options else ""
     if params["ENGINE"].endswith("sqlite3"):
         name = str(params["NAME"])
         if name == ":memory:" or "mode=memory" in name:
             raise RuntimeError("the recording tests need a file-based SQLite test database")
-        return f"sqlite:///{Path(name).resolve()}"  # sqlite:////abs/path
+        return f"sqlite:///{Path(name).resolve()}{query}"  # sqlite:////abs/path
     if "postgresql" not in params["ENGINE"]:
         raise RuntimeError(f"no DATABASE_URL for {params['ENGINE']}")
     credentials = quote(params.get("USER") or "", safe="")
@@ -146,7 +152,7 @@ def workers_database_url() -> str:
         credentials += ":" + quote(params["PASSWORD"], safe="")
     host = params.get("HOST") or "127.0.0.1"
     port = f":{params['PORT']}" if params.get("PORT") else ""
-    return f"postgres://{credentials}{'@' if credentials else ''}{host}{port}/{quote(params['NAME'], safe='')}"
+    return f"postgres://{credentials}{'@' if credentials else ''}{host}{port}/{quote(params['NAME'], safe='')}{query}"
 
 
 def redis_broker_url() -> str | None:
@@ -200,7 +206,7 @@ class Service:
         return "\n".join(text[-lines:])
 
     def stop(self) -> None:
-        """SIGTERM (a clean shutdown), then SIGKILL its whole group: nothing it started survives."""
+        """Ask for a clean shutdown (SIGTERM); ``reap`` then makes sure of it."""
         if self.process.poll() is None:
             try:
                 self.process.send_signal(signal.SIGTERM)
@@ -208,6 +214,7 @@ class Service:
                 pass
 
     def reap(self, deadline: float) -> None:
+        """Wait for the process until ``deadline``, then SIGKILL its group: nothing it started survives."""
         try:
             self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
@@ -370,16 +377,17 @@ class RecordingPipeline:
         service.process.wait(timeout=5)
 
     def stop_all(self) -> None:
-        # Beat first, so nothing new is queued; then every other process at once.
-        order = [s for s in self.services.values() if s.name == "beat"]
-        order += [s for s in self.services.values() if s.name != "beat"]
-        for service in order:
-            service.stop()
-            if service.name == "beat":
-                service.reap(time.monotonic() + 5)
-        deadline = time.monotonic() + STOP_SECONDS
-        for service in order:
-            service.reap(deadline)
+        """Beat first (nothing new is queued), then the workers (their recorders end runs cleanly while
+        the cameras still answer), then the simulator."""
+        waves = [[s for s in self.services.values() if s.name == "beat"],
+                 [s for s in self.services.values() if s.name not in ("beat",) and not s.name.startswith("simulator")],
+                 [s for s in self.services.values() if s.name.startswith("simulator")]]
+        for wave in waves:
+            for service in wave:
+                service.stop()
+            deadline = time.monotonic() + STOP_SECONDS
+            for service in wave:
+                service.reap(deadline)
 
     # -- looking on ---------------------------------------------------------------------------------------
 
