@@ -418,7 +418,3 @@ def segments_held(now: datetime | None = None) -> Q:
     active = Hold.objects.active(now).filter(camera=models.OuterRef("camera"), start__lt=models.OuterRef("end"),
                                              end__gt=models.OuterRef("start"))
     return Q(models.Exists(active))
-
-
-def segment_state_stored() -> Q:
-    return Q(state=SegmentState.STORED)

@@ -25,18 +25,11 @@ def _recorders_stop(**_kwargs: Any) -> None:
 
 @worker_ready.connect
 def _spool_sweep_on_start(sender: Any = None, **_kwargs: Any) -> None:
-    from celery.utils import worker_direct
-
     from footage import supervise
-    from footage.tasks import segment_ingest
-
-    hostname = getattr(sender, "hostname", "")
-
-    def enqueue(run_id: int, sequence: int, path: str, start: float, end: float) -> None:
-        segment_ingest.apply_async((run_id, sequence, path, start, end), queue=worker_direct(hostname))
+    from footage.tasks import ingest_enqueuer
 
     try:
-        report = supervise.spool_sweep(enqueue=enqueue)
+        report = supervise.spool_sweep(enqueue=ingest_enqueuer(getattr(sender, "hostname", "")))
         if report.queued or report.recovered_runs:
             log.warning("Spool sweep at start-up: %d segments queued, %d runs recovered",
                         report.queued, report.recovered_runs)

@@ -24,9 +24,8 @@ from footage import recorder, retention, services, spool, supervise
 log = logging.getLogger(__name__)
 
 
-def _ingest_enqueuer(task: Task):
-    """Queue ingest jobs for the worker running ``task`` (the host whose disk holds the files)."""
-    hostname = task.request.hostname
+def ingest_enqueuer(hostname: str):
+    """Queue ingest jobs for the worker ``hostname`` (on the host whose disk holds the files)."""
 
     def enqueue(run_id: int, sequence: int, path: str, start: float, end: float) -> None:
         options = {"queue": worker_direct(hostname)} if hostname else {}
@@ -45,7 +44,7 @@ def camera_record(self: Task, camera_id: int) -> str:
     """
     holder = recorder.recorder_holder(self.request.hostname or "")
     return recorder.CameraRecorder(camera_id=camera_id, holder=holder,
-                                   enqueue_ingest=_ingest_enqueuer(self)).record()
+                                   enqueue_ingest=ingest_enqueuer(self.request.hostname or "")).record()
 
 
 @shared_task(ignore_result=True)
@@ -62,7 +61,7 @@ def segment_ingest(run_id: int, sequence: int, path: str, start: float, end: flo
 @shared_task(bind=True, ignore_result=True)
 def recording_supervise(self: Task) -> None:
     """Every few seconds (beat): start lapsed recorders, sweep the spool, watch storage and health."""
-    enqueue = _ingest_enqueuer(self)
+    enqueue = ingest_enqueuer(self.request.hostname or "")
     for camera_id in services.recorders_due():
         camera_record.delay(camera_id)
     supervise.disabled_cameras_mark()

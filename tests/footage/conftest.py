@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.files.storage import storages
 
 
 @pytest.fixture(autouse=True)
@@ -15,6 +14,4 @@ def footage_dir(settings: Any, tmp_path: Path) -> Path:
     settings.STORAGES = {**settings.STORAGES, "footage": {
         "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(folder)}}}
     settings.SPOOL_DIR = tmp_path / "spool"
-    storages._storages.pop("footage", None)  # the handler caches backends; settings changed
-    yield folder
-    storages._storages.pop("footage", None)
+    return folder

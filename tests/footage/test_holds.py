@@ -16,15 +16,9 @@ from tests.conftest import PERSONAS, VISIBLE_SITES
 
 pytestmark = pytest.mark.django_db
 
-# Who may place and release holds on each eldership (Site permission place_hold).
-HOLD_SITES = {
-    "anonymous": set(),
-    "spec_vabalninkas": {"vabalninkas"},
-    "spec_pabirze": {"pabirze"},
-    "public_order": {"vabalninkas", "pabirze"},
-    "dpo": {"vabalninkas", "pabirze"},
-    "coordinator": set(),
-}
+# Who may place and release holds on each eldership (Site permission place_hold): everyone who sees
+# an eldership's cameras may hold their footage (the DPO and Public Order everywhere).
+HOLD_SITES = VISIBLE_SITES
 
 
 @pytest.fixture
