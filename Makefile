@@ -31,10 +31,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 assets: static/vendor/.installed
 static/vendor/.installed: frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
-	rm -rf static/vendor && mkdir -p static/vendor/bootstrap static/vendor/bootstrap-icons
+	rm -rf static/vendor && mkdir -p static/vendor/bootstrap static/vendor/bootstrap-icons static/vendor/hls
 	cp frontend/node_modules/bootstrap/dist/css/bootstrap.min.css* static/vendor/bootstrap/
 	cp frontend/node_modules/bootstrap/dist/js/bootstrap.bundle.min.js* static/vendor/bootstrap/
 	cp -r frontend/node_modules/bootstrap-icons/font/bootstrap-icons.min.css frontend/node_modules/bootstrap-icons/font/fonts static/vendor/bootstrap-icons/
+	cp frontend/node_modules/hls.js/dist/hls.min.js frontend/node_modules/hls.js/dist/hls.min.js.map static/vendor/hls/
 	@touch $@
 
 messages: $(VENV)/.installed

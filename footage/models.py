@@ -96,6 +96,8 @@ class Segment(models.Model):
     state = models.CharField(_("state"), max_length=10, choices=SegmentState.choices, default=SegmentState.STORED)
     retention_run = models.ForeignKey("RetentionRun", null=True, blank=True, on_delete=models.SET_NULL,
                                       related_name="+")
+    # A preview picture of the segment's first frame is stored beside it (``<storage_name>.jpg``).
+    thumbnail = models.BooleanField(_("has a preview picture"), default=False)
     indexed_at = models.DateTimeField(_("indexed"), auto_now_add=True)
 
     objects = FootageQuerySet.as_manager()
@@ -114,6 +116,8 @@ class Segment(models.Model):
             models.Index(fields=["camera", "start"]),
             models.Index(fields=["camera", "end"]),
             models.Index(fields=["state", "retention_run"]),
+            # The preview strip: a few segments per hour have a picture, so this index stays tiny.
+            models.Index(fields=["camera", "start"], condition=Q(thumbnail=True), name="segment_thumbnails"),
         ]
 
     def __str__(self) -> str:
@@ -294,3 +298,79 @@ class StorageStatus(models.Model):
     @classmethod
     def get(cls) -> StorageStatus:
         return cls.objects.get_or_create(pk=1)[0]
+
+
+class Incident(models.Model):
+    """A time range a viewer marked as worth attention, with a note; it may have placed a hold."""
+
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
+    camera = models.ForeignKey(Camera, verbose_name=_("camera"), on_delete=models.PROTECT, related_name="incidents")
+    start = models.DateTimeField(_("from"))
+    end = models.DateTimeField(_("until"))
+    note = models.TextField(_("note"), max_length=4000)
+    hold = models.ForeignKey(Hold, verbose_name=_("hold"), null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="incidents")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("marked by"), on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("marked"), auto_now_add=True)
+
+    objects = FootageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start"]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        indexes = [models.Index(fields=["camera", "start"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="incident_end_after_start",
+                                   violation_error_message=_("The end of an incident must be after its start.")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera}: {self.start:%Y-%m-%d %H:%M:%S}"
+
+
+class ViewingMode(models.TextChoices):
+    RECORDED = "recorded", _("Recorded footage")
+    LIVE = "live", _("Near-live")
+
+
+class ViewingSession(models.Model):
+    """One person watching one camera: what was served and watched, aggregated into few audit events.
+
+    The row exists from the first request, so a trace exists at once; an audit event is written
+    for each stretch of viewing when the session closes (or every hour while it stays open).
+    """
+
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("viewer"), on_delete=models.PROTECT,
+                             related_name="+")
+    camera = models.ForeignKey(Camera, verbose_name=_("camera"), on_delete=models.PROTECT,
+                               related_name="viewing_sessions")
+    mode = models.CharField(_("mode"), max_length=10, choices=ViewingMode.choices)
+    ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    opened_at = models.DateTimeField(_("opened"))
+    last_seen_at = models.DateTimeField(_("last activity"))
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # The stretch not yet written to the audit trail.
+    chunk_started_at = models.DateTimeField(_("stretch started"))
+    segments_served = models.PositiveIntegerField(default=0)
+    bytes_served = models.BigIntegerField(default=0)
+    thumbnails_served = models.PositiveIntegerField(default=0)
+    served_from = models.DateTimeField(null=True, blank=True)
+    served_to = models.DateTimeField(null=True, blank=True)
+    # Footage actually on screen, as [[start, end], ...] in ISO 8601 UTC, merged (reported by the player).
+    watched = models.JSONField(default=list, blank=True)
+    events_written = models.PositiveIntegerField(default=0)
+
+    objects = FootageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at"]
+        verbose_name = _("viewing session")
+        verbose_name_plural = _("viewing sessions")
+        indexes = [models.Index(fields=["closed_at", "last_seen_at"]), models.Index(fields=["camera", "opened_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.camera} · {self.opened_at:%Y-%m-%d %H:%M}"

@@ -97,7 +97,7 @@ def ffmpeg_command(url: str, folder: Path, segment_seconds: int) -> list[str]:
         stream.video, str(folder / "%06d.ts"),
         c="copy", f="segment", segment_time=segment_seconds, segment_format="mpegts",
         segment_format_options="flush_packets=1",
-        reset_timestamps=1, segment_list=str(folder / spool.CSV_NAME), segment_list_type="csv",
+        reset_timestamps=0, segment_list=str(folder / spool.CSV_NAME), segment_list_type="csv",
         segment_list_flags="live", an=None,
     )
     return ffmpeg.compile(output.global_args("-nostdin", "-hide_banner", "-loglevel", "error"), cmd="ffmpeg",

@@ -173,7 +173,24 @@ SAFECAM_RETENTION_EVERY_MINUTES = config.env_int("SAFECAM_RETENTION_EVERY_MINUTE
 # A shortened retention deletes nothing for this long, and the users who will lose footage see it.
 SAFECAM_RETENTION_NOTICE_HOURS = 24
 
+# Playback (footage.playback): a viewing session ends this long after the player's last request or
+# heartbeat, and its signed links stop working; a session open longer is audited once per stretch.
+SAFECAM_PLAYBACK_IDLE_SECONDS = config.env_int("SAFECAM_PLAYBACK_IDLE_SECONDS", 120, minimum=30)
+SAFECAM_VIEWING_EVENT_MINUTES = config.env_int("SAFECAM_VIEWING_EVENT_MINUTES", 60, minimum=1)
+# Longest range one playlist covers (the player asks for the next stretch as it plays).
+SAFECAM_PLAYLIST_MAX_HOURS = config.env_int("SAFECAM_PLAYLIST_MAX_HOURS", 6, minimum=1, maximum=24)
+# Segments newest-first in a near-live playlist.
+SAFECAM_LIVE_PLAYLIST_SEGMENTS = config.env_int("SAFECAM_LIVE_PLAYLIST_SEGMENTS", 4, minimum=2, maximum=20)
+# true: answer a segment request with a redirect to a short-lived signed URL where the storage can
+# issue one (S3), instead of streaming it through SafeCam. The bucket then needs CORS for the portal.
+SAFECAM_PLAYBACK_REDIRECT = config.env_bool("SAFECAM_PLAYBACK_REDIRECT", False)
+SAFECAM_SIGNED_URL_SECONDS = config.env_int("SAFECAM_SIGNED_URL_SECONDS", 60, minimum=5, maximum=3600)
+# A preview picture for the timeline every this many seconds of footage per camera.
+SAFECAM_THUMBNAIL_SECONDS = config.env_int("SAFECAM_THUMBNAIL_SECONDS", 60, minimum=10)
+
 CELERY_BEAT_SCHEDULE: dict = {
+    "close-viewing-sessions": {"task": "footage.tasks.viewing_sessions_close", "schedule": 60.0},
+    "make-thumbnails": {"task": "footage.tasks.thumbnails_make", "schedule": 60.0},
     "verify-audit-trail": {"task": "safecam.tasks.audit_trail_verify", "schedule": 6 * 3600.0},
     "supervise-recording": {"task": "footage.tasks.recording_supervise",
                             "schedule": float(SAFECAM_SUPERVISE_SECONDS)},
