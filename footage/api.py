@@ -1,4 +1,4 @@
-"""REST API for footage: ``/api/v1/holds/`` and ``/api/v1/cameras/{uuid}/timeline/``.
+"""REST API for footage: holds, incidents, retention records, a camera's timeline and playback sessions.
 
 Holds: anyone who may see a camera sees its holds; placing and releasing need the ``hold``
 action on the camera's site (specialists on their eldership, Public Order, the DPO). Every
@@ -22,8 +22,10 @@ from rest_framework.views import APIView
 
 from cameras import selectors as camera_selectors
 from cameras.models import Camera
-from footage import selectors, services
-from footage.models import Hold, RetentionRecord
+from footage import playback, selectors, services
+from footage.models import Hold, Incident, RetentionRecord, ViewingMode
+from safecam.audit import request_context
+from safecam.permissions import can
 from safecam.timeranges import RangeError, parse_range
 
 
@@ -120,15 +122,57 @@ class SpanSerializer(serializers.Serializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     reason = serializers.CharField()
+    reason_label = serializers.CharField()
     detail = serializers.CharField()
 
 
+class TimelineHoldSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField(source="public_id")
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    reason = serializers.CharField()
+    active = serializers.SerializerMethodField()
+
+    def get_active(self, hold: Hold) -> bool:
+        return hold.is_active()
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    uuid = serializers.UUIDField(source="public_id", read_only=True)
+    camera = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    created_by = serializers.CharField(source="created_by.get_username", read_only=True)
+    hold = serializers.UUIDField(source="hold.public_id", read_only=True, default=None)
+
+    class Meta:
+        model = Incident
+        fields = ["uuid", "camera", "start", "end", "note", "hold", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class ThumbnailSerializer(serializers.Serializer):
+    segment = serializers.IntegerField()
+    at = serializers.DateTimeField()
+
+
+class TimelineSerializer(serializers.Serializer):
+    camera = serializers.UUIDField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    coverage = serializers.FloatField()
+    spans = SpanSerializer(many=True)
+    holds = TimelineHoldSerializer(many=True)
+    incidents = IncidentSerializer(many=True)
+    thumbnails = ThumbnailSerializer(many=True)
+
+
 class TimelineView(APIView):
-    """What was recorded between ``start`` and ``end``, and why the rest was not."""
+    """What was recorded between ``start`` and ``end`` (at most 31 days), why the rest was not, and
+    the holds, incidents and preview pictures in it. Incidents and pictures only for callers who
+    may play the camera's recorded footage. A constant number of queries, whatever the range."""
 
     @extend_schema(parameters=[OpenApiParameter("start", str, required=True, description="ISO 8601"),
                                OpenApiParameter("end", str, required=True, description="ISO 8601")],
-                   responses=SpanSerializer(many=True))
+                   responses=TimelineSerializer)
     def get(self, request: Request, uuid: str) -> Response:
         camera = camera_selectors.camera_get(request.user, uuid)
         try:
@@ -136,18 +180,90 @@ class TimelineView(APIView):
         except RangeError as exc:
             raise ValidationError({"detail": str(exc)}) from None
         spans = selectors.timeline(camera, window)
-        instant = serializers.DateTimeField()
-        return Response({"camera": str(camera.public_id), "start": instant.to_representation(window.start),
-                         "end": instant.to_representation(window.end),
-                         "coverage": round(selectors.coverage(spans), 2),
-                         "spans": SpanSerializer(spans, many=True).data})
+        marks = selectors.timeline_marks(camera, window, footage=can(request.user, "playback", camera))
+        return Response(TimelineSerializer({
+            "camera": camera.public_id, "start": window.start, "end": window.end,
+            "coverage": round(selectors.coverage(spans), 2), "spans": spans, **marks}).data)
+
+
+class PlaybackRequestSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=ViewingMode.choices, default=ViewingMode.RECORDED)
+
+
+class PlaybackSessionSerializer(serializers.Serializer):
+    session = serializers.UUIDField()
+    mode = serializers.ChoiceField(choices=ViewingMode.choices)
+    playlist = serializers.CharField(help_text="HLS playlist: add ?start=&end= (ISO 8601, at most "
+                                               "SAFECAM_PLAYLIST_MAX_HOURS) for recorded footage.")
+    live_playlist = serializers.CharField(required=False, help_text="Near-live HLS playlist (mode live).")
+    beat = serializers.CharField(help_text="POST {\"watched\": [[start, end], ...], \"closing\": bool} "
+                                           "every 15 s; 410 when the session expired.")
+    thumbnail = serializers.CharField(help_text="Preview picture URL; replace {segment}.")
+    idle_seconds = serializers.IntegerField()
+
+
+class PlaybackSessionView(APIView):
+    """Open a viewing session on a camera: the signed playlist links for recorded or near-live
+    footage. The links work only for the caller, only while the session is active, and only
+    while the caller still holds the right (``playback`` or ``live``) on the camera."""
+
+    @extend_schema(request=PlaybackRequestSerializer, responses={201: PlaybackSessionSerializer})
+    def post(self, request: Request, uuid: str) -> Response:
+        body = PlaybackRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        mode = body.validated_data["mode"]
+        camera = camera_selectors.camera_get(request.user, uuid, action=playback.MODE_ACTION[ViewingMode(mode)])
+        session = playback.session_open(user=request.user, camera=camera, mode=mode,
+                                        ip=request_context.get().ip,
+                                        user_agent=request.headers.get("User-Agent", ""))
+        return Response(PlaybackSessionSerializer(playback.session_links(session)).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class IncidentCreateSerializer(serializers.Serializer):
+    camera = serializers.SlugRelatedField(slug_field="public_id", queryset=Camera.objects.none())
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    note = serializers.CharField(max_length=4000)
+    place_hold = serializers.BooleanField(default=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        self.fields["camera"].queryset = Camera.objects.restrict(getattr(request, "user", None), "playback")
+
+
+class IncidentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Incidents marked on footage the caller may play. POST marks one (``place_hold`` also keeps the
+    footage, with the hold right)."""
+
+    serializer_class = IncidentSerializer
+    lookup_field = "public_id"
+    lookup_url_kwarg = "uuid"
+    filterset_fields = ["camera__public_id"]
+
+    def get_queryset(self):  # type: ignore[override]
+        return (Incident.objects.restrict(self.request.user, "playback")
+                .select_related("camera", "created_by", "hold").order_by("-start"))
+
+    @extend_schema(request=IncidentCreateSerializer, responses={201: IncidentSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = IncidentCreateSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        try:
+            incident = services.incident_mark(by=request.user, **body.validated_data)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from None
+        return Response(IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
 
 router = DefaultRouter()
 router.register("holds", HoldViewSet, basename="hold")
 router.register("retention-records", RetentionRecordViewSet, basename="retention-record")
+router.register("incidents", IncidentViewSet, basename="incident")
 
 urlpatterns = [
     path("", include(router.urls)),
     path("cameras/<uuid:uuid>/timeline/", TimelineView.as_view(), name="camera-timeline"),
+    path("cameras/<uuid:uuid>/playback/", PlaybackSessionView.as_view(), name="camera-playback"),
 ]

@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from cameras.models import Camera
-from footage.models import EndReason, Gap, Hold, RetentionRecord, Segment, SegmentState
+from footage.models import EndReason, Gap, Hold, Incident, RetentionRecord, Segment, SegmentState
 from safecam.timeranges import TimeRange
 
 
@@ -99,3 +100,72 @@ def coverage(spans: list[Span]) -> float:
 
 def retention_records_visible(user: Any) -> QuerySet[RetentionRecord]:
     return RetentionRecord.objects.restrict(user, "view").select_related("camera", "run")
+
+
+# --- playback -------------------------------------------------------------------------------------
+
+def cameras_playable(user: Any, *, site: Any) -> QuerySet[Camera]:
+    """The site's cameras ``user`` may watch (recorded or near-live), for the site grid."""
+    playable = Camera.objects.restrict(user, "playback") | Camera.objects.restrict(user, "live")
+    return playable.filter(site=site).select_related("site").order_by("name")
+
+
+def timeline_marks(camera: Camera, window: TimeRange, *, footage: bool) -> dict[str, list[Any]]:
+    """Holds, incidents and preview pictures in ``window`` (three queries; the last two only for a
+    user who may see footage, since a note or a picture can show a person)."""
+    holds = list(Hold.objects.filter(camera=camera, start__lt=window.end, end__gt=window.start)
+                 .order_by("start")[:500])
+    incidents: list[Incident] = []
+    thumbnails: list[dict[str, Any]] = []
+    if footage:
+        incidents = list(Incident.objects.filter(camera=camera, start__lt=window.end, end__gt=window.start)
+                         .select_related("created_by", "hold").order_by("start")[:500])
+        rows = list(Segment.objects.filter(camera=camera, thumbnail=True, state=SegmentState.STORED,
+                                           start__gte=window.start, start__lt=window.end)
+                    .order_by("start").values_list("pk", "start")[:5000])
+        step = max(1, -(-len(rows) // THUMBNAILS_MAX))
+        thumbnails = [{"segment": pk, "at": at} for pk, at in rows[::step]]
+    return {"holds": holds, "incidents": incidents, "thumbnails": thumbnails}
+
+
+THUMBNAILS_MAX = 300
+
+
+def player_config(request: Any, camera: Camera) -> dict[str, Any] | None:
+    """What the camera page's player needs: links, rights and where to start (None: may not watch)."""
+    from django.middleware.csrf import get_token
+    from django.urls import reverse
+    from django.utils.translation import get_language
+
+    from safecam.permissions import can
+
+    user = request.user
+    rights = {action: can(user, action, camera) for action in ("playback", "live", "export", "hold")}
+    if not (rights["playback"] or rights["live"]):
+        return None
+    start = request.GET.get("t") or None
+    if start:
+        from safecam.timeranges import RangeError, parse_instant
+        try:
+            start = parse_instant(start, field="t").isoformat()
+        except RangeError:
+            start = None
+    return {
+        "camera": str(camera.public_id), "name": camera.name,
+        "session_url": reverse("api:camera-playback", kwargs={"uuid": camera.public_id}),
+        "timeline_url": reverse("api:camera-timeline", kwargs={"uuid": camera.public_id}),
+        "incident_url": reverse("api:incident-list") if rights["playback"] else None,
+        "still_url": reverse("still-frame", kwargs={"public_id": camera.public_id}) if rights["export"] else None,
+        "can_recorded": rights["playback"], "can_live": rights["live"], "can_hold": rights["hold"],
+        "time_zone": str(timezone.get_current_timezone()), "locale": get_language() or "lt",
+        "start": start, "live": request.GET.get("live") in ("1", "true") or not rights["playback"],
+        "segment_seconds": settings.SAFECAM_SEGMENT_SECONDS, "csrf_token": get_token(request),
+    }
+
+
+def grid_config(request: Any, *, site: Any, cameras: list[Camera]) -> dict[str, Any]:
+    configs = [config for config in (player_config(request, camera) for camera in cameras) if config]
+    first = configs[0] if configs else {}
+    return {"site": site.slug, "cameras": configs, "time_zone": first.get("time_zone"),
+            "locale": first.get("locale"), "start": first.get("start"), "live": first.get("live", False),
+            "csrf_token": first.get("csrf_token")}

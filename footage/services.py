@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from cameras.models import Camera, CameraHealth
 from cameras.services import health_count_stored, health_update
 from footage import spool
-from footage.models import (EndReason, Gap, Hold, RecorderLease, Run, Segment, SegmentState,
+from footage.models import (EndReason, Gap, Hold, Incident, RecorderLease, Run, Segment, SegmentState,
                             StorageStatus)
 from safecam.audit import AuditAction, audit_record
 
@@ -418,3 +418,43 @@ def segments_held(now: datetime | None = None) -> Q:
     active = Hold.objects.active(now).filter(camera=models.OuterRef("camera"), start__lt=models.OuterRef("end"),
                                              end__gt=models.OuterRef("start"))
     return Q(models.Exists(active))
+
+
+# --- incidents ------------------------------------------------------------------------------------
+
+INCIDENT_MAX = timedelta(hours=24)
+INCIDENT_HOLD_REVIEW_DAYS = 30
+
+
+@transaction.atomic
+def incident_mark(*, camera: Camera, start: datetime, end: datetime, note: str, by: Any,
+                  place_hold: bool = False) -> Incident:
+    """Mark ``[start, end)`` of a camera's footage as an incident; with the hold right, also keep it.
+
+    The hold (reviewed in ``INCIDENT_HOLD_REVIEW_DAYS``) goes through ``hold_place``, so it is the
+    same audited hold as any other, with the incident as its cause.
+    """
+    from safecam.permissions import can
+    from safecam.timeranges import local_today
+
+    errors: dict[str, str] = {}
+    if end <= start:
+        errors["end"] = _("The end of an incident must be after its start.")
+    elif end - start > INCIDENT_MAX:
+        errors["end"] = _("An incident can cover at most 24 hours; mark longer events as several incidents.")
+    if not note.strip():
+        errors["note"] = _("Describe what happened, so others know why this time was marked.")
+    if place_hold and not can(by, "hold", camera):
+        errors["place_hold"] = _("You may not place holds on this camera's footage.")
+    if errors:
+        raise ValidationError(errors)
+    incident = Incident.objects.create(camera=camera, start=start, end=end, note=note.strip(), created_by=by)
+    if place_hold:
+        incident.hold = hold_place(camera=camera, start=start, end=end, by=by, cause=incident,
+                                   reason=_("Incident: %(note)s") % {"note": incident.note},
+                                   review_on=local_today() + timedelta(days=INCIDENT_HOLD_REVIEW_DAYS))
+        incident.save(update_fields=["hold"])
+    audit_record(action=AuditAction.INCIDENT_MARKED, actor=by, target=incident,
+                 details={"camera": str(camera.public_id), "start": start, "end": end, "note": incident.note,
+                          "hold": str(incident.hold.public_id) if incident.hold else ""})
+    return incident

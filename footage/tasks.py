@@ -75,3 +75,19 @@ def recording_supervise(self: Task) -> None:
 def retention_apply() -> int:
     run = retention.retention_apply()
     return run.segments_deleted
+
+
+@shared_task(ignore_result=True)
+def viewing_sessions_close() -> int:
+    """Every minute (beat): close idle viewing sessions, writing their aggregated audit events."""
+    from footage import playback
+
+    return playback.sessions_close_idle()
+
+
+@shared_task(ignore_result=True)
+def thumbnails_make() -> int:
+    """Every minute (beat): preview pictures for the timeline from recent segments."""
+    from footage import thumbnails
+
+    return thumbnails.thumbnails_make_pass()

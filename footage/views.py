@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
 from uuid import UUID
+
+from django.conf import settings
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cameras import selectors as camera_selectors
 from footage import selectors, services
 from footage.forms import HoldForm, HoldReleaseForm
+from footage.models import Segment
 
 
 @login_required
@@ -54,3 +60,179 @@ def hold_release(request: HttpRequest, public_id: UUID) -> HttpResponse:
             messages.success(request, _("Hold released: the footage follows the camera's retention again."))
             return redirect("hold-list")
     return render(request, "footage/hold_release.html", {"form": form, "hold": hold})
+
+
+# --- playback -------------------------------------------------------------------------------------
+# The /play/<token>/ links: every request goes through playback.session_for_request (signature, owner,
+# expiry, the right on the camera now) and is counted on the viewing session. Errors are short plain
+# text a person can read in the browser's network panel; the player reacts to 404 and 410.
+
+from django.http import Http404, HttpResponseRedirect, JsonResponse, StreamingHttpResponse  # noqa: E402
+from django.utils.cache import patch_cache_control  # noqa: E402
+from django.views.decorators.csrf import csrf_exempt  # noqa: E402
+from django.views.decorators.http import require_GET, require_POST  # noqa: E402
+
+from footage import playback  # noqa: E402
+from footage.models import SegmentState  # noqa: E402
+from safecam.timeranges import RangeError, parse_instant, parse_range  # noqa: E402
+
+HLS = "application/vnd.apple.mpegurl"
+
+
+def _refused(exc: playback.PlaybackRefused) -> HttpResponse:
+    return HttpResponse(str(exc), status=exc.status, content_type="text/plain; charset=utf-8")
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    patch_cache_control(response, private=True, no_store=True)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+def play_playlist(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        session = playback.session_for_request(token=token, user=request.user)
+        if session.mode != "recorded":
+            raise playback.PlaybackRefused(_("This is a near-live session: use its live playlist."))
+        window = parse_range(request.GET.get("start"), request.GET.get("end"),
+                             max_span=timedelta(hours=settings.SAFECAM_PLAYLIST_MAX_HOURS))
+    except playback.PlaybackRefused as exc:
+        return _refused(exc)
+    except RangeError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    playback.session_touch(session)
+    return _private(HttpResponse(playback.playlist_recorded(session, window), content_type=HLS))
+
+
+@require_GET
+def play_live(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        session = playback.session_for_request(token=token, user=request.user)
+        if session.mode != "live":
+            raise playback.PlaybackRefused(_("This is a recorded-footage session: use its playlist."))
+    except playback.PlaybackRefused as exc:
+        return _refused(exc)
+    playback.session_touch(session)
+    return _private(HttpResponse(playback.playlist_live(session), content_type=HLS))
+
+
+def _stream(handle: Any, first: int, length: int, chunk: int = 64 * 1024) -> Any:
+    try:
+        if first:
+            handle.seek(first)
+        remaining = length
+        while remaining > 0:
+            data = handle.read(min(chunk, remaining))
+            if not data:
+                break
+            remaining -= len(data)
+            yield data
+    finally:
+        handle.close()
+
+
+@require_GET
+def play_segment(request: HttpRequest, token: str, segment_id: int) -> HttpResponse:
+    try:
+        session = playback.session_for_request(token=token, user=request.user)
+        segment = playback.segment_for_session(session, segment_id, user=request.user)
+    except playback.PlaybackRefused as exc:
+        return _refused(exc)
+    try:
+        wanted = playback.byte_range(request.headers.get("Range"), segment.size)
+    except playback.RangeNotSatisfiable:
+        response = HttpResponse(_("The requested byte range is outside the segment."), status=416,
+                                content_type="text/plain; charset=utf-8")
+        response["Content-Range"] = f"bytes */{segment.size}"
+        return response
+    first, last = wanted or (0, segment.size - 1)
+    storage = services.footage_storage()
+    signed = playback.storage_signed_url(storage, segment.storage_name) if wanted is None else None
+    playback.session_touch(session, segment=segment, nbytes=last - first + 1)
+    if signed:
+        return _private(HttpResponseRedirect(signed))
+    try:
+        handle = storage.open(segment.storage_name, "rb")
+    except (FileNotFoundError, OSError):
+        return HttpResponse(_("The storage server cannot deliver this segment right now."), status=503,
+                            content_type="text/plain; charset=utf-8")
+    response = StreamingHttpResponse(_stream(handle, first, last - first + 1), content_type="video/mp2t",
+                                     status=206 if wanted else 200)
+    response["Content-Length"] = str(last - first + 1)
+    response["Accept-Ranges"] = "bytes"
+    if wanted:
+        response["Content-Range"] = f"bytes {first}-{last}/{segment.size}"
+    return _private(response)
+
+
+@require_GET
+def play_thumbnail(request: HttpRequest, token: str, segment_id: int) -> HttpResponse:
+    from footage.thumbnails import thumbnail_name
+
+    try:
+        session = playback.session_for_request(token=token, user=request.user, action="playback")
+    except playback.PlaybackRefused as exc:
+        return _refused(exc)
+    segment = Segment.objects.filter(pk=segment_id, camera_id=session.camera_id, thumbnail=True,
+                                     state=SegmentState.STORED).only("pk", "storage_name", "start", "end").first()
+    if segment is None:
+        return HttpResponse(_("No preview picture here."), status=404, content_type="text/plain; charset=utf-8")
+    try:
+        with services.footage_storage().open(thumbnail_name(segment.storage_name), "rb") as handle:
+            data = handle.read()
+    except (FileNotFoundError, OSError):
+        return HttpResponse(_("No preview picture here."), status=404, content_type="text/plain; charset=utf-8")
+    playback.session_touch(session, nbytes=len(data), thumbnail=True)
+    return _private(HttpResponse(data, content_type="image/jpeg"))
+
+
+@csrf_exempt  # the signed, per-user, per-session token in the URL is the proof; sendBeacon sends no header
+@require_POST
+def play_beat(request: HttpRequest, token: str) -> HttpResponse:
+    import json
+
+    try:
+        session = playback.session_for_request(token=token, user=request.user)
+    except playback.PlaybackRefused as exc:
+        return _refused(exc)
+    if len(request.body) > 32_768:
+        return JsonResponse({"detail": _("The heartbeat is too large.")}, status=413)
+    try:
+        body = json.loads(request.body or b"{}")
+        if not isinstance(body, dict):
+            raise ValueError
+        watched = playback.watched_parse(body.get("watched"))
+    except playback.BeatError as exc:
+        return JsonResponse({"watched": [str(exc)]}, status=400)
+    except ValueError:
+        return JsonResponse({"detail": _("The heartbeat must be a JSON object.")}, status=400)
+    playback.session_beat(session=session, watched=watched, closing=bool(body.get("closing")))
+    return HttpResponse(status=204)
+
+
+@login_required
+@require_GET
+def still_frame(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    camera = camera_selectors.camera_get(request.user, public_id, action="export")
+    try:
+        at = parse_instant(request.GET.get("at", ""), field="at")
+        image = playback.still_export(camera=camera, at=at, by=request.user)
+    except (RangeError, playback.StillError) as exc:
+        return HttpResponse(str(exc), status=400 if isinstance(exc, RangeError) else 404,
+                            content_type="text/plain; charset=utf-8")
+    local = timezone.localtime(at)
+    response = HttpResponse(image, content_type="image/jpeg")
+    response["Content-Disposition"] = (f'attachment; filename="{camera.public_id}-'
+                                       f'{local:%Y%m%d-%H%M%S}.jpg"')
+    return _private(response)
+
+
+@login_required
+def site_playback(request: HttpRequest, slug: str) -> HttpResponse:
+    site = camera_selectors.site_get(request.user, slug)
+    cameras = list(selectors.cameras_playable(request.user, site=site))
+    if not cameras:
+        raise Http404(_("You may not watch any camera of this eldership."))
+    config = selectors.grid_config(request, site=site, cameras=cameras)
+    return render(request, "footage/site_playback.html", {"site": site, "cameras": cameras, "grid_config": config})

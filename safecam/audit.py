@@ -49,6 +49,9 @@ class AuditAction(models.TextChoices):
     HOLD_EXPIRED = "hold.expired", "Hold expired"
     RETENTION_APPLIED = "retention.applied", "Expired footage deleted"
     FOOTAGE_VERIFIED = "footage.verified", "Stored footage verified"
+    FOOTAGE_VIEWED = "footage.viewed", "Footage viewed"
+    STILL_EXPORTED = "footage.still_exported", "Still frame downloaded"
+    INCIDENT_MARKED = "incident.marked", "Incident marked"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 
 @dataclass(frozen=True)
@@ -74,24 +76,29 @@ def parse_instant(value: str, *, field: str) -> datetime:
     """An ISO 8601 time; without an offset it is read as local (Europe/Vilnius) time."""
     from django.utils.dateparse import parse_datetime
 
+    value = value or ""
     try:
-        parsed = parse_datetime(value.strip().replace(" ", "T")) if value else None
+        parsed = parse_datetime(value.strip().replace(" ", "T")) if value and len(value) <= 64 else None
     except ValueError:
         parsed = None
     if parsed is None:
-        raise RangeError(f"{field}: {value!r} is not a date and time; use ISO 8601, e.g. 2026-11-25T14:30:00+02:00")
+        raise RangeError(_("%(field)s: %(value)s is not a date and time; use ISO 8601, e.g. "
+                           "2026-11-25T14:30:00+02:00") % {"field": field, "value": repr(value[:64])})
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, local_zone())
     return parsed
 
 
-def parse_range(start: str | None, end: str | None, *, max_days: int = 31) -> TimeRange:
-    """A range from two ISO 8601 strings, at most ``max_days`` long."""
+def parse_range(start: str | None, end: str | None, *, max_span: timedelta = timedelta(days=31)) -> TimeRange:
+    """A range from two ISO 8601 strings, at most ``max_span`` long."""
     if not start or not end:
-        raise RangeError("give both start and end (ISO 8601)")
+        raise RangeError(_("Give both start and end (ISO 8601)."))
     result_start, result_end = parse_instant(start, field="start"), parse_instant(end, field="end")
     if result_end <= result_start:
-        raise RangeError("end must be after start")
-    if result_end - result_start > timedelta(days=max_days):
-        raise RangeError(f"a range may cover at most {max_days} days")
+        raise RangeError(_("The end must be after the start."))
+    if result_end - result_start > max_span:
+        hours = int(max_span.total_seconds() // 3600)
+        limit = (ngettext("%(n)d day", "%(n)d days", hours // 24) % {"n": hours // 24} if hours % 24 == 0
+                 else ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours})
+        raise RangeError(_("A range may cover at most %(limit)s.") % {"limit": limit})
     return TimeRange(result_start, result_end)

@@ -33,3 +33,10 @@ def camera_holds(context: dict, camera: Any) -> dict[str, Any]:
     user = context["request"].user
     return {"camera": camera, "holds": list(selectors.camera_holds(camera, active_only=True)),
             "can_hold": can(user, "hold", camera.site), "request": context["request"]}
+
+
+@register.inclusion_tag("footage/_player.html", takes_context=True)
+def camera_player(context: dict, camera: Any) -> dict[str, Any]:
+    """The player, for a user who may watch the camera (recorded or near-live); nothing otherwise."""
+    request = context["request"]
+    return {"camera": camera, "player_config": selectors.player_config(request, camera), "request": request}
