@@ -97,7 +97,7 @@ class Segment(models.Model):
     retention_run = models.ForeignKey("RetentionRun", null=True, blank=True, on_delete=models.SET_NULL,
                                       related_name="+")
     # A preview picture of the segment's first frame is stored beside it (``<storage_name>.jpg``).
-    thumbnail = models.BooleanField(_("has a preview picture"), default=False)
+    thumbnail = models.BooleanField(_("has a preview picture"), default=False, db_default=False)
     indexed_at = models.DateTimeField(_("indexed"), auto_now_add=True)
 
     objects = FootageQuerySet.as_manager()
