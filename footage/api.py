@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -221,7 +222,10 @@ class PlaybackSessionView(APIView):
 
 
 class IncidentCreateSerializer(serializers.Serializer):
-    camera = serializers.SlugRelatedField(slug_field="public_id", queryset=Camera.objects.none())
+    camera = serializers.SlugRelatedField(
+        slug_field="public_id", queryset=Camera.objects.none(),
+        error_messages={"does_not_exist": _("There is no camera {value} whose footage you may play."),
+                        "invalid": _("Give the camera's UUID.")})
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     note = serializers.CharField(max_length=4000)
