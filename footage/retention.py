@@ -6,7 +6,8 @@ Each pass is a :class:`RetentionRun` row. For each camera, in batches:
    marked ``deleting`` and tagged with this run, by one conditional UPDATE. Two passes at once
    cannot claim the same row (``state = 'stored'`` is re-checked by the UPDATE; PostgreSQL skips
    rows another pass has locked);
-2. **delete the files** on the storage server (a file already gone counts as deleted);
+2. **delete the files** on the storage server, each segment's preview picture too when it has one
+   (a file already gone counts as deleted);
 3. **delete the rows** and add them to the run's :class:`RetentionRecord` for the camera (time
    range, segments, bytes) in one transaction.
 
@@ -33,6 +34,7 @@ from cameras.models import Camera, CameraHealth
 from cameras.selectors import retention_hours_effective
 from footage import services
 from footage.models import JobStatus, RetentionRecord, RetentionRun, Segment, SegmentState
+from footage.thumbnails import thumbnail_name
 from safecam.audit import AuditAction, audit_record
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class Claimed:
     size: int
     start: datetime
     end: datetime
+    thumbnail: bool
 
 
 def retention_apply(*, now: datetime | None = None, batch: int = BATCH,
@@ -127,7 +130,7 @@ def _claimed_by(run: RetentionRun, *, camera_id: int | None = None) -> list[Clai
     if camera_id is not None:
         rows = rows.filter(camera_id=camera_id)
     return [Claimed(*values) for values in
-            rows.values_list("pk", "camera_id", "storage_name", "size", "start", "end")]
+            rows.values_list("pk", "camera_id", "storage_name", "size", "start", "end", "thumbnail")]
 
 
 def _finish_abandoned(run: RetentionRun, *, after_files_deleted: Any) -> set[int]:
@@ -151,11 +154,13 @@ def _finish_abandoned(run: RetentionRun, *, after_files_deleted: Any) -> set[int
 def _delete(run: RetentionRun, claimed: list[Claimed], *, retention_hours: int, after_files_deleted: Any) -> None:
     storage = services.footage_storage()
     for item in claimed:
-        try:
-            storage.delete(item.storage_name)
-        except Exception:
-            if storage.exists(item.storage_name):
-                raise  # a file that is gone was deleted already (a crashed pass); one that stays is an error
+        names = [item.storage_name, thumbnail_name(item.storage_name)] if item.thumbnail else [item.storage_name]
+        for name in names:
+            try:
+                storage.delete(name)
+            except Exception:
+                if storage.exists(name):
+                    raise  # a file that is gone was deleted already (a crashed pass); one that stays is an error
     if after_files_deleted is not None:
         after_files_deleted(claimed)
     camera_id = claimed[0].camera_id
