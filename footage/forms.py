@@ -25,3 +25,9 @@ class HoldForm(forms.ModelForm):
 
 class HoldReleaseForm(forms.Form):
     reason = forms.CharField(label=_("Why is the hold no longer needed?"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ViewingFilterForm(forms.Form):
+    camera = forms.UUIDField(label=_("Camera (UUID)"), required=False)
+    actor = forms.CharField(label=_("User"), required=False, max_length=150)
+    day = forms.DateField(label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -169,3 +169,65 @@ def grid_config(request: Any, *, site: Any, cameras: list[Camera]) -> dict[str, 
     return {"site": site.slug, "cameras": configs, "time_zone": first.get("time_zone"),
             "locale": first.get("locale"), "start": first.get("start"), "live": first.get("live", False),
             "csrf_token": first.get("csrf_token")}
+
+
+# --- the viewing log (for the DPO) ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Viewing:
+    """One audited stretch of viewing or one still frame, as the DPO reads it."""
+
+    at: datetime
+    actor: str
+    action: str
+    camera_id: str
+    camera_name: str
+    site: str
+    footage_from: datetime | None
+    footage_to: datetime | None
+    watched_seconds: float | None
+    mode: str
+    ip: str | None
+    seq: int
+
+
+def viewing_log(user: Any, *, camera: str = "", actor: str = "", day: Any = None, limit: int = 500) -> list[Viewing]:
+    """Viewing and still-frame events from the audit trail (readable by the DPO only), newest first."""
+    from django.utils.dateparse import parse_datetime
+
+    from safecam.audit import AuditAction
+    from safecam.models import AuditEvent
+    from safecam.timeranges import local_day
+
+    events = AuditEvent.objects.restrict(user, "view").filter(
+        action__in=[AuditAction.FOOTAGE_VIEWED, AuditAction.STILL_EXPORTED])
+    if camera:
+        events = events.filter(target_id=camera)
+    if actor:
+        events = events.filter(actor_username=actor)
+    if day is not None:
+        window = local_day(day)
+        events = events.filter(at__gte=window.start, at__lt=window.end)
+    rows = []
+    for event in events.order_by("-seq")[:limit]:
+        d = event.details
+        still = event.action == AuditAction.STILL_EXPORTED
+        rows.append(Viewing(
+            at=event.at, actor=event.actor_username, action=event.action, camera_id=event.target_id,
+            camera_name=d.get("camera_name", event.target_repr), site=d.get("site", ""),
+            footage_from=parse_datetime(d.get("at") if still else d.get("footage_from") or ""),
+            footage_to=None if still else parse_datetime(d.get("footage_to") or ""),
+            watched_seconds=None if still else d.get("watched_seconds"), mode="still" if still else d.get("mode", ""),
+            ip=event.ip, seq=event.seq))
+    return rows
+
+
+def viewing_now(user: Any) -> QuerySet[Any]:
+    """Sessions open right now (watching, not yet audited), for the DPO."""
+    from footage.models import ViewingSession
+
+    if not user.has_perm("safecam.view_auditevent"):
+        return ViewingSession.objects.none()
+    idle = timezone.now() - timezone.timedelta(seconds=settings.SAFECAM_PLAYBACK_IDLE_SECONDS)
+    return (ViewingSession.objects.filter(closed_at__isnull=True, last_seen_at__gte=idle)
+            .select_related("user", "camera", "camera__site").order_by("-opened_at"))

@@ -7,6 +7,7 @@ urlpatterns = [
     path("holds/<uuid:public_id>/release/", views.hold_release, name="hold-release"),
     path("cameras/<uuid:public_id>/holds/new/", views.hold_place, name="hold-place"),
     path("cameras/<uuid:public_id>/still.jpg", views.still_frame, name="still-frame"),
+    path("viewing/", views.viewing_log, name="viewing-log"),
     path("sites/<slug:slug>/playback/", views.site_playback, name="site-playback"),
     # Signed per-session links (footage.playback): segments and pictures by index id, never by path.
     path("play/<str:token>/index.m3u8", views.play_playlist, name="play-playlist"),

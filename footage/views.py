@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from cameras import selectors as camera_selectors
 from footage import selectors, services
-from footage.forms import HoldForm, HoldReleaseForm
+from footage.forms import HoldForm, HoldReleaseForm, ViewingFilterForm
 from footage.models import Segment
 
 
@@ -236,3 +236,16 @@ def site_playback(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404(_("You may not watch any camera of this eldership."))
     config = selectors.grid_config(request, site=site, cameras=cameras)
     return render(request, "footage/site_playback.html", {"site": site, "cameras": cameras, "grid_config": config})
+
+
+@login_required
+def viewing_log(request: HttpRequest) -> HttpResponse:
+    """The DPO's record of who watched which footage, when and from where (from the audit trail)."""
+    if not request.user.has_perm("safecam.view_auditevent"):
+        raise Http404
+    form = ViewingFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    rows = selectors.viewing_log(request.user, camera=str(filters.get("camera") or ""),
+                                 actor=filters.get("actor") or "", day=filters.get("day"))
+    return render(request, "footage/viewing_log.html", {
+        "rows": rows, "form": form, "now_watching": selectors.viewing_now(request.user)[:100]})

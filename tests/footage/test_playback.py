@@ -416,3 +416,32 @@ def test_watched_ranges_merge_and_stay_bounded() -> None:
     touching = playback.watched_merge([[playback._z(base), playback._z(base + timedelta(seconds=5))]],
                                       [(base + timedelta(seconds=5.5), base + timedelta(seconds=9))])
     assert touching == [[playback._z(base), playback._z(base + timedelta(seconds=9))]]
+
+
+# --- the DPO's viewing log ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", PERSONAS)
+def test_only_the_dpo_reads_the_viewing_log_with_who_watched_what(
+    name: str, persona: Any, recorded: dict[str, list[Segment]], spec_vabalninkas: Any,
+    api_client_for: Any, client_for: Any,
+) -> None:
+    segments = recorded["vabalninkas"]
+    viewer = api_client_for(spec_vabalninkas)
+    links = _open(viewer, segments[0].camera).json()
+    watched = [[segments[0].start.isoformat(), segments[2].end.isoformat()]]
+    viewer.post(links["beat"], {"watched": watched, "closing": True}, format="json")
+    response = client_for(_user(persona, name)).get("/viewing/")
+    if name == "anonymous":
+        assert response.status_code == 302
+        return
+    if name != "dpo":
+        assert response.status_code == 404
+        return
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "spec_vabalninkas" in page and segments[0].camera.name in page
+    assert "30 s" in page
+    filtered = client_for(persona(name)).get("/viewing/", {"actor": "someone-else"})
+    assert "spec_vabalninkas" not in filtered.content.decode()
+    bad = client_for(persona(name)).get("/viewing/", {"camera": "../../etc", "day": "31/31/2026"})
+    assert bad.status_code == 200 and "is-invalid" in bad.content.decode()
