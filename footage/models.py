@@ -96,7 +96,7 @@ class Segment(models.Model):
     state = models.CharField(_("state"), max_length=10, choices=SegmentState.choices, default=SegmentState.STORED)
     retention_run = models.ForeignKey("RetentionRun", null=True, blank=True, on_delete=models.SET_NULL,
                                       related_name="+")
-    # A preview picture of the segment's first frame is stored beside it (``<storage_name>.jpg``).
+    # A preview picture of the segment's first frame is stored beside it (``.ts`` → ``.jpg``, footage.thumbnails).
     thumbnail = models.BooleanField(_("has a preview picture"), default=False, db_default=False)
     indexed_at = models.DateTimeField(_("indexed"), auto_now_add=True)
 
