@@ -1,0 +1,164 @@
+"""The player a specialist lives in, in real Chromium: recorded footage, the timeline, near-live, the grid."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from tests.media import media_index, media_segments
+
+VILNIUS = ZoneInfo("Europe/Vilnius")
+
+
+@pytest.fixture
+def footage() -> list[Any]:
+    return media_segments(seconds=180)
+
+
+def recorded_run(camera: Any, footage: list[Any], *, ago: timedelta = timedelta(minutes=20)) -> tuple[datetime, datetime]:
+    """Three minutes of real footage for ``camera`` ending ``ago`` before now; returns (start, end)."""
+    start = (timezone.now() - ago - timedelta(seconds=footage[-1].end_offset)).replace(microsecond=0)
+    rows = media_index(camera, start, footage, end_run=True)
+    return rows[0].start, rows[-1].end
+
+
+def wait_for(page: Any, script: str, arg: Any = None, timeout: float = 15_000) -> Any:
+    return page.wait_for_function(script, arg=arg, timeout=timeout).json_value()
+
+
+def snapshot(page: Any, name: str) -> None:
+    """A screenshot into $SAFECAM_SCREENSHOTS, when set (to look at the player after a run)."""
+    folder = os.environ.get("SAFECAM_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
+
+
+def instant(page: Any, testid: str) -> datetime:
+    return datetime.fromisoformat(page.get_by_test_id(testid).get_attribute("data-time").replace("Z", "+00:00"))
+
+
+def test_it_plays_recorded_footage_when_the_specialist_presses_play(
+        page_for: Any, spec_vabalninkas: Any, vabalninkas_camera: Any, footage: list[Any]) -> None:
+    start, end = recorded_run(vabalninkas_camera, footage)
+    page = page_for(spec_vabalninkas)
+    page.goto(f"/cameras/{vabalninkas_camera.public_id}/")
+    video = page.get_by_test_id("player-video")
+    # Opens paused a minute before the newest footage, with that frame on screen.
+    wait_for(page, "v => v.readyState >= 2 && v.paused", video.element_handle())
+    shown = instant(page, "player-clock")
+    assert abs((shown - (end - timedelta(minutes=1))).total_seconds()) < 10
+    before = video.evaluate("v => v.currentTime")
+    page.get_by_test_id("player-play").click()
+    wait_for(page, "([v, t]) => !v.paused && v.currentTime > t + 1.5", [video.element_handle(), before])
+    snapshot(page, "recorded")
+    assert page.errors == []
+
+
+def click_timeline_at(page: Any, testid: str, moment: datetime) -> None:
+    """Click the timeline where it shows ``moment`` (its view is in data-view-start/-end)."""
+    box = page.get_by_test_id(testid).evaluate("""(tl, at) => {
+        const track = tl.querySelector("[data-testid=timeline-track]").getBoundingClientRect();
+        const start = Date.parse(tl.dataset.viewStart), end = Date.parse(tl.dataset.viewEnd);
+        return {x: track.left + (Date.parse(at) - start) / (end - start) * track.width, y: track.top + track.height / 2,
+                inside: Date.parse(at) >= start && Date.parse(at) <= end};
+    }""", moment.isoformat())
+    assert box["inside"], f"{moment} is not in the timeline's view"
+    page.mouse.click(box["x"], box["y"])
+
+
+def test_it_seeks_where_the_timeline_is_clicked_and_shows_that_vilnius_time(
+        page_for: Any, spec_vabalninkas: Any, vabalninkas_camera: Any, footage: list[Any]) -> None:
+    start, end = recorded_run(vabalninkas_camera, footage)
+    page = page_for(spec_vabalninkas)
+    page.goto(f"/cameras/{vabalninkas_camera.public_id}/")
+    video = page.get_by_test_id("player-video")
+    wait_for(page, "v => v.readyState >= 2", video.element_handle())
+    for _ in range(8):  # 24 h → about 6 minutes around the playhead
+        page.locator("[data-sc=zoom-in]").click()
+    target = start + timedelta(seconds=40)
+    click_timeline_at(page, "player-timeline", target)
+    wait_for(page, "([clock, at]) => Math.abs(Date.parse(clock.dataset.time) - Date.parse(at)) < 10000",
+             [page.get_by_test_id("player-clock").element_handle(), target.isoformat()])
+    shown = instant(page, "player-clock")
+    assert abs((shown - target).total_seconds()) < 10
+    # The read-out is the frame's time in Vilnius, though this browser's clock is in New York.
+    text = page.get_by_test_id("player-clock").inner_text()
+    assert text == shown.astimezone(VILNIUS).strftime("%Y-%m-%d %H:%M:%S")
+    snapshot(page, "timeline-click")
+    assert page.errors == []
+
+
+def test_it_plays_near_live_and_follows_new_footage(
+        page_for: Any, spec_vabalninkas: Any, vabalninkas_camera: Any, footage: list[Any]) -> None:
+    # Four segments, the newest closed 7 s ago; the next one closes 3 s from now, as a camera's would.
+    run_start = timezone.now() - timedelta(seconds=footage[3].end_offset + 7)
+    rows = media_index(vabalninkas_camera, run_start, footage[:4])
+    run = rows[0].run
+    page = page_for(spec_vabalninkas)
+    page.goto(f"/cameras/{vabalninkas_camera.public_id}/?live=1")
+    video = page.get_by_test_id("player-video")
+    wait_for(page, "v => !v.paused && v.currentTime > 0 && v.readyState >= 3", video.element_handle())
+    assert page.get_by_test_id("player-live").get_attribute("aria-pressed") == "true"
+    started = video.evaluate("v => v.currentTime")
+    # Within two segments of the newest footage.
+    assert timezone.now() - instant(page, "player-clock") < timedelta(seconds=2 * 10 + 9)
+    newest = rows[-1].end
+    for segment in footage[4:6]:  # the recorder keeps closing segments; the live playlist slides
+        due = run.started_at + timedelta(seconds=segment.end_offset)
+        while timezone.now() < due:
+            page.wait_for_timeout(200)
+        media_index(vabalninkas_camera, run_start, [segment], run=run)
+    wait_for(page, "([clock, at]) => Date.parse(clock.dataset.time) > Date.parse(at) + 1000",
+             [page.get_by_test_id("player-clock").element_handle(), newest.isoformat()], timeout=30_000)
+    assert video.evaluate("v => v.currentTime") > started + 5
+    assert timezone.now() - instant(page, "player-clock") < timedelta(seconds=2 * 10 + 9)
+    snapshot(page, "live")
+    assert page.errors == []
+
+
+def test_it_plays_every_camera_of_the_eldership_on_one_clock(
+        page_for: Any, spec_vabalninkas: Any, vabalninkas_cameras: list[Any], footage: list[Any]) -> None:
+    first, second = vabalninkas_cameras
+    start, end = recorded_run(first, footage)
+    media_index(second, start + timedelta(seconds=25), footage[:12], end_run=True)  # later, shorter
+    page = page_for(spec_vabalninkas)
+    page.goto("/sites/vabalninkas/playback/")
+    videos = page.get_by_test_id("grid-video")
+    assert videos.count() == 2
+    wait_for(page, "() => [...document.querySelectorAll('[data-testid=grid-video]')].every(v => v.readyState >= 2)")
+    before = videos.evaluate_all("vs => vs.map(v => v.currentTime)")
+    page.get_by_test_id("grid-play").click()
+    wait_for(page, """before => [...document.querySelectorAll('[data-testid=grid-video]')]
+                        .filter((v, i) => !v.paused && v.currentTime > before[i] + 2).length >= 2""", before)
+    walls = page.evaluate("() => SafeCam.instances.grid.tiles.map(t => t.source.currentWall())")
+    assert None not in walls and abs(walls[0] - walls[1]) < 1000, walls
+    snapshot(page, "grid")
+    assert page.errors == []
+
+
+def test_it_marks_an_incident_with_a_hold_from_the_player(
+        page_for: Any, spec_vabalninkas: Any, vabalninkas_camera: Any, footage: list[Any]) -> None:
+    from footage.models import Incident
+
+    start, end = recorded_run(vabalninkas_camera, footage)
+    page = page_for(spec_vabalninkas)
+    page.goto(f"/cameras/{vabalninkas_camera.public_id}/")
+    wait_for(page, "v => v.readyState >= 2", page.get_by_test_id("player-video").element_handle())
+    on_screen = instant(page, "player-clock")
+    page.get_by_test_id("player-incident").click()
+    form = page.get_by_test_id("incident-form")
+    form.locator("[name=note]").fill("Apgadintas suoliukas")
+    form.locator("[name=place_hold]").check()
+    form.locator("[type=submit]").click()
+    page.locator(".sc-tl-incident").wait_for()
+    assert form.is_hidden()
+    incident = Incident.objects.get()
+    assert incident.note == "Apgadintas suoliukas" and incident.hold is not None
+    assert abs((incident.start - (on_screen - timedelta(seconds=30))).total_seconds()) <= 1
+    assert abs((incident.end - (on_screen + timedelta(seconds=30))).total_seconds()) <= 1
+    assert page.errors == []
