@@ -189,7 +189,8 @@
     this._gen = 0;
     this._watched = [];
     this._lastWall = null;
-    this._lastReopen = 0;
+    this._reopens = 0;
+    this._reopening = false;
     this._mediaRecoveries = 0;
     this._beatTimer = null;
     this._pollTimer = null;
@@ -410,7 +411,7 @@
         if (self.wantPlay) self._play();
       });
       hls.on(Hls.Events.FRAG_BUFFERED, function () {
-        if (hls === self.hls) self._mediaRecoveries = 0;
+        if (hls === self.hls) { self._mediaRecoveries = 0; self._reopens = 0; }
       });
       hls.on(Hls.Events.ERROR, function (event, data) { self._onHlsError(hls, data); });
       hls.loadSource(url);
@@ -480,8 +481,12 @@
       this._noFootage();
       return;
     }
-    if (!data.fatal) return;
     var code = data.response && data.response.code;
+    if (code === 410) {  // the session expired: hls.js would retry in vain for seconds
+      this._reopen();
+      return;
+    }
+    if (!data.fatal) return;
     if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
       if (code === 404 && /manifest|level/i.test(details) && !this.session) {
         this._fail({ userMessage: this.strings.notAllowed });
@@ -497,22 +502,30 @@
     }
   };
 
-  /** The session expired (410) or the network failed: open a new session once and resume where we were. */
+  /** The session expired (410) or the network failed: open a new session and resume where we were.
+   *  Once at once; again after a pause if that did not help; a third failure in a row is shown. */
   CameraSource.prototype._reopen = function () {
-    var now = Date.now();
-    if (now - this._lastReopen < 20 * SECOND) {
+    var self = this;
+    if (this._reopening) return;
+    if (this._reopens >= 3) {
       this._fail({ userMessage: this.strings.connectionLost });
       return;
     }
-    this._lastReopen = now;
     var at = this.currentWall();
     if (at == null) at = this.target;
     var mode = this.mode;
+    this._reopens = (this._reopens || 0) + 1;
+    this._reopening = true;
     this.session = null;   // expired: nothing to close
+    clearInterval(this._beatTimer);
+    this._destroyHls();
     this.frags = null;
     this._setState("loading", this.strings.reconnecting);
-    if (mode === "live") this.goLive();
-    else if (at != null) this._loadRecorded(at);
+    setTimeout(function () {
+      self._reopening = false;
+      if (mode === "live") self.goLive();
+      else if (at != null) self._loadRecorded(at);
+    }, this._reopens === 1 ? 0 : 3 * SECOND);
   };
 
   CameraSource.prototype._onEnded = function () {

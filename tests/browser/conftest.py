@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -88,8 +89,29 @@ def page_for(browser: Any, live_server: Any, transactional_db: None) -> Iterator
         page.set_default_timeout(15_000)
         page.errors = []  # type: ignore[attr-defined]
         page.on("pageerror", lambda error: page.errors.append(str(error)))  # type: ignore[attr-defined]
+        if os.environ.get("SAFECAM_BROWSER_LOG"):  # the browser's console and every request, with times
+            began = time.monotonic()
+            stamp = lambda: f"{time.monotonic() - began:7.2f}"  # noqa: E731
+            page.on("console", lambda m: print(stamp(), "console", m.type, m.text))
+            page.on("requestfinished", lambda r: print(stamp(), r.method, r.response().status, r.url[-90:]))
+            page.on("requestfailed", lambda r: print(stamp(), r.method, "FAILED", r.failure, r.url[-90:]))
         return page
 
     yield open_page
+    # Leave the pages first and let their closing heartbeats land, so none reaches the live server
+    # while the test database is being emptied.
+    from playwright.sync_api import Error as PlaywrightError
+
+    from footage.models import ViewingSession
+
+    for context in contexts:
+        for page in context.pages:
+            try:
+                page.goto("about:blank")
+            except PlaywrightError:  # closed by the test itself
+                pass
+    deadline = time.monotonic() + 3
+    while ViewingSession.objects.filter(closed_at__isnull=True).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     for context in contexts:
         context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,6 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from footage.models import ViewingSession
+from safecam.audit import AuditAction
+from safecam.models import AuditEvent
 from tests.media import media_index, media_segments
 
 VILNIUS = ZoneInfo("Europe/Vilnius")
@@ -29,6 +33,14 @@ def recorded_run(camera: Any, footage: list[Any], *, ago: timedelta = timedelta(
 
 def wait_for(page: Any, script: str, arg: Any = None, timeout: float = 15_000) -> Any:
     return page.wait_for_function(script, arg=arg, timeout=timeout).json_value()
+
+
+def wait_until(probe: Any, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while (value := probe()) is None or value is False:
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+    return value
 
 
 def snapshot(page: Any, name: str) -> None:
@@ -57,6 +69,14 @@ def test_it_plays_recorded_footage_when_the_specialist_presses_play(
     wait_for(page, "([v, t]) => !v.paused && v.currentTime > t + 1.5", [video.element_handle(), before])
     snapshot(page, "recorded")
     assert page.errors == []
+    # Leaving the page closes the viewing session with what was on screen (the audit trail's "watched").
+    page.close(run_before_unload=True)
+    wait_until(lambda: ViewingSession.objects.filter(closed_at__isnull=False).exists())
+    event = AuditEvent.objects.get(action=AuditAction.FOOTAGE_VIEWED)
+    assert event.actor == spec_vabalninkas and event.details["mode"] == "recorded"
+    watched_from, watched_to = (datetime.fromisoformat(v.replace("Z", "+00:00")) for v in event.details["watched"][0])
+    assert start <= watched_from < watched_to <= end
+    assert (watched_to - watched_from).total_seconds() >= 1
 
 
 def click_timeline_at(page: Any, testid: str, moment: datetime) -> None:
@@ -161,4 +181,23 @@ def test_it_marks_an_incident_with_a_hold_from_the_player(
     assert incident.note == "Apgadintas suoliukas" and incident.hold is not None
     assert abs((incident.start - (on_screen - timedelta(seconds=30))).total_seconds()) <= 1
     assert abs((incident.end - (on_screen + timedelta(seconds=30))).total_seconds()) <= 1
+    assert page.errors == []
+
+
+def test_it_opens_a_new_session_and_keeps_playing_when_the_old_one_expires(
+        page_for: Any, spec_vabalninkas: Any, vabalninkas_camera: Any, footage: list[Any]) -> None:
+    start, end = recorded_run(vabalninkas_camera, footage)
+    page = page_for(spec_vabalninkas)
+    page.goto(f"/cameras/{vabalninkas_camera.public_id}/")
+    video = page.get_by_test_id("player-video")
+    wait_for(page, "v => v.readyState >= 2", video.element_handle())
+    page.get_by_test_id("player-speed").select_option("8")
+    # As the idle sweep would: the session ends, its links answer 410 Gone from now on.
+    ViewingSession.objects.update(closed_at=timezone.now())
+    shown = instant(page, "player-clock")
+    page.get_by_test_id("player-play").click()
+    wait_for(page, "([clock, at]) => Date.parse(clock.dataset.time) > Date.parse(at) + 20000",
+             [page.get_by_test_id("player-clock").element_handle(), shown.isoformat()], timeout=20_000)
+    assert ViewingSession.objects.filter(closed_at__isnull=True).count() == 1
+    assert video.evaluate("v => v.playbackRate") == 8
     assert page.errors == []
