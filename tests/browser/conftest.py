@@ -51,8 +51,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an asyncio loop on this thread; Django's ORM, called between two
-    # browser calls in the same test, would otherwise refuse to run "inside" it.
+    # Playwright's sync API keeps an asyncio loop running on this thread (in a greenlet) while the
+    # browser lives, so Django's ORM on this thread (tests, fixtures, the flush, and any test this
+    # process runs afterwards) would refuse to run "inside" it. Nothing here is actually async.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)

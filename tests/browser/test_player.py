@@ -93,7 +93,12 @@ def click_timeline_at(page: Any, testid: str, moment: datetime) -> None:
 
 def test_it_seeks_where_the_timeline_is_clicked_and_shows_that_vilnius_time(
         page_for: Any, spec_vabalninkas: Any, vabalninkas_camera: Any, footage: list[Any]) -> None:
+    from footage.models import Segment
+    from footage.thumbnails import thumbnail_make
+
     start, end = recorded_run(vabalninkas_camera, footage)
+    for segment in Segment.objects.order_by("start")[::3]:  # preview pictures, as the beat task makes them
+        assert thumbnail_make(segment=segment)
     page = page_for(spec_vabalninkas)
     page.goto(f"/cameras/{vabalninkas_camera.public_id}/")
     video = page.get_by_test_id("player-video")
@@ -109,6 +114,8 @@ def test_it_seeks_where_the_timeline_is_clicked_and_shows_that_vilnius_time(
     # The read-out is the frame's time in Vilnius, though this browser's clock is in New York.
     text = page.get_by_test_id("player-clock").inner_text()
     assert text == shown.astimezone(VILNIUS).strftime("%Y-%m-%d %H:%M:%S")
+    # The preview strip along the zoomed timeline shows the pictures, loaded through the session.
+    wait_for(page, "() => [...document.querySelectorAll('.sc-tl-thumb')].filter(i => i.naturalWidth > 0).length >= 2")
     snapshot(page, "timeline-click")
     assert page.errors == []
 
