@@ -353,12 +353,15 @@
     this._setState("error", (error && error.userMessage) || this.strings.error || "");
   };
 
+  /** The open session for ``mode``, or a new one (one request even when asked twice at once). */
   CameraSource.prototype._ensureSession = function (mode) {
     var self = this;
     if (this.session && this.mode === mode) return Promise.resolve(this.session);
+    if (this._opening && this._opening.mode === mode) return this._opening.promise;
     if (this.session) this.closeSession(false);
-    return api(this.config.session_url, { method: "POST", body: { mode: mode }, csrf: this.config.csrf_token })
+    var promise = api(this.config.session_url, { method: "POST", body: { mode: mode }, csrf: this.config.csrf_token })
       .then(function (r) {
+        if (self._opening && self._opening.promise === promise) self._opening = null;
         if (r.status !== 201 && r.status !== 200) {
           var error = new Error("session " + r.status);
           error.userMessage = r.status === 404 || r.status === 403 ? self.strings.notAllowed : (errorText(r.data) || self.strings.error);
@@ -370,7 +373,17 @@
         self._startBeat();
         self.emit("session", self.session);
         return self.session;
+      }, function (error) {
+        if (self._opening && self._opening.promise === promise) self._opening = null;
+        throw error;
       });
+    this._opening = { mode: mode, promise: promise };
+    return promise;
+  };
+
+  /** Open the session early (while the page still works out where to start), to save a round trip. */
+  CameraSource.prototype.prepare = function (mode) {
+    this._ensureSession(mode).catch(function () { /* reported when it is used */ });
   };
 
   CameraSource.prototype._destroyHls = function () {
@@ -1062,6 +1075,7 @@
     });
     if (this.speedSel) this.speedSel.addEventListener("change", function () { self.setSpeed(parseFloat(self.speedSel.value)); });
     if (this.liveBtn) this.liveBtn.addEventListener("click", function () { self.toggleLive(); });
+    if (this.liveBtn && !this.canLive()) this.liveBtn.hidden = true;
     var go = function () {
       var ms = self.clock.parseInput(self.dtInput.value);
       if (!isNaN(ms)) self.seek(ms);
@@ -1249,6 +1263,7 @@
       this.goLive();
       return;
     }
+    this.source.prepare("recorded");
     var opening = cfg.start ? Promise.resolve(Date.parse(cfg.start)) : this.newestFootage();
     opening.then(function (ms) {
       if (ms == null) {
@@ -1494,6 +1509,7 @@
       this.goLive();
       return;
     }
+    this._recordedTiles().forEach(function (t) { t.source.prepare("recorded"); });
     var day = this.clock.dayStart(Date.now());
     var opening = cfg.start ? Promise.resolve(Date.parse(cfg.start)) : this._fetchDay(day).then(function (merged) {
       self._dayData = { day: day, data: merged };
