@@ -69,6 +69,28 @@ def marks_add(cameras: list, first_day: datetime, days: int, user) -> None:
     Incident.objects.bulk_create(incidents, batch_size=2000)
 
 
+COPY_SQL = month.COPY_SQL.replace("indexed_at)", "indexed_at, thumbnail)")
+
+
+def segments_copy(database_url: str, cameras: list, runs: dict, first_day: datetime, days: int) -> int:
+    """bench/retention.py's COPY, with a preview picture flagged on every sixth segment (one a minute)."""
+    import psycopg
+
+    rows = 0
+    with psycopg.connect(database_url) as conn, conn.cursor() as cursor, cursor.copy(COPY_SQL) as copy:
+        for day in range(days):
+            text = month.DayText(first_day + timedelta(days=day))
+            day_runs = [runs[(camera.pk, day)] for camera in cameras]
+            for first in range(0, month.per_day(), 360):
+                last = min(first + 360, month.per_day())
+                lines = text.copy_text(cameras, day_runs, first, last).splitlines()
+                flagged = [f"{line}\t{'t' if int(line.split(chr(9))[2]) % 6 == 0 else 'f'}\n" for line in lines]
+                copy.write("".join(flagged))
+                rows += len(lines)
+        conn.commit()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=os.environ.get("SAFECAM_BENCH_PLAYBACK_DATABASE_URL", DEFAULT_URL))
@@ -113,9 +135,7 @@ def main() -> None:
         print(f"indexing {args.days} days × {args.cameras} cameras ({rows_total:,} segment rows) with COPY …",
               flush=True)
         started = time.perf_counter()
-        rows = month.segments_copy(args.database_url, cameras, runs, first_day, list(range(args.days)))
-        with psycopg.connect(args.database_url, autocommit=True) as conn:
-            conn.execute("UPDATE footage_segment SET thumbnail = true WHERE sequence % 6 = 0")
+        rows = segments_copy(args.database_url, cameras, runs, first_day, args.days)
         month.vacuum_analyze(args.database_url)
         marks_add(cameras, first_day, args.days, officer)
         print(f"indexed {rows:,} rows in {time.perf_counter() - started:.0f} s", flush=True)

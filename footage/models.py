@@ -33,6 +33,19 @@ class FootageQuerySet(SiteScopedQuerySet):
     site_path = "camera__site"
 
 
+# No segment is longer than this: ffmpeg cuts every SAFECAM_SEGMENT_SECONDS at the next keyframe,
+# and cameras send one every few seconds. Range queries use it as a lower bound on ``start``, so
+# "segments overlapping [a, b)" is an index range scan of (camera, start) instead of a scan of all
+# of the camera's footage before b (30 days: 260 000 rows). Ingest logs any longer segment.
+SEGMENT_LONGEST = timedelta(hours=1)
+
+
+class SegmentQuerySet(FootageQuerySet):
+    def overlapping(self, start: timezone.datetime, end: timezone.datetime) -> SegmentQuerySet:
+        """Segments with footage in ``[start, end)``, found through the (camera, start) index."""
+        return self.filter(start__lt=end, start__gt=start - SEGMENT_LONGEST, end__gt=start)
+
+
 class EndReason(models.TextChoices):
     """Why a run ended, or why a gap exists: the answer to "why was this not recorded?"."""
 
@@ -100,7 +113,7 @@ class Segment(models.Model):
     thumbnail = models.BooleanField(_("has a preview picture"), default=False, db_default=False)
     indexed_at = models.DateTimeField(_("indexed"), auto_now_add=True)
 
-    objects = FootageQuerySet.as_manager()
+    objects = SegmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["camera", "start"]

@@ -316,7 +316,7 @@ def _target(entries: list[_Entry]) -> int:
 
 def playlist_recorded(session: ViewingSession, window: TimeRange) -> str:
     """A VOD playlist of the session's camera for ``window`` (one query)."""
-    entries = _entries(_segments(session.camera_id).filter(start__lt=window.end, end__gt=window.start)
+    entries = _entries(_segments(session.camera_id).overlapping(window.start, window.end)
                        .order_by("start"))
     head = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{_target(entries)}",
             "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-INDEPENDENT-SEGMENTS"]
@@ -409,7 +409,8 @@ class StillError(ValueError):
 
 
 def segment_at(camera: Camera, at: datetime) -> Segment | None:
-    return (Segment.objects.filter(camera=camera, state=SegmentState.STORED, start__lte=at, end__gt=at)
+    return (Segment.objects.filter(camera=camera, state=SegmentState.STORED)
+            .overlapping(at, at + timedelta(microseconds=1))
             .order_by("-start").first())
 
 

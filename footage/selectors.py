@@ -61,7 +61,7 @@ def timeline(camera: Camera, window: TimeRange, *, now: datetime | None = None) 
     end = min(window.end, now)
     if end <= window.start:
         return []
-    segments = (Segment.objects.filter(camera=camera, state=SegmentState.STORED, start__lt=end, end__gt=window.start)
+    segments = (Segment.objects.filter(camera=camera, state=SegmentState.STORED).overlapping(window.start, end)
                 .order_by("start").values_list("start", "end"))
     gaps = (Gap.objects.filter(camera=camera, start__lt=end).filter(Q(end__isnull=True) | Q(end__gt=window.start))
             .order_by("start").values_list("start", "end", "reason", "detail"))

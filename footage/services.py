@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from cameras.models import Camera, CameraHealth
 from cameras.services import health_count_stored, health_update
 from footage import spool
-from footage.models import (EndReason, Gap, Hold, Incident, RecorderLease, Run, Segment, SegmentState,
+from footage.models import (SEGMENT_LONGEST, EndReason, Gap, Hold, Incident, RecorderLease, Run, Segment, SegmentState,
                             StorageStatus)
 from safecam.audit import AuditAction, audit_record
 
@@ -307,6 +307,9 @@ def segment_ingest(*, run_id: int, sequence: int, path: Path, start_offset: floa
         spool.segment_discard(path)
         _segment_lost(run=run, start=start, end=end, detail=f"{path.name} is empty")
         return IngestResult("lost")
+    if end - start > SEGMENT_LONGEST:
+        log.error("Segment %s of camera %s lasts %s, longer than %s: playback will not find it. Does the camera "
+                  "send keyframes?", path.name, run.camera_id, end - start, SEGMENT_LONGEST)
     name = storage_name_for(run.camera, run, sequence, start)
     try:
         _store_verified(name, path, sha256, size)
