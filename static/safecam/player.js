@@ -194,6 +194,11 @@
     this._mediaRecoveries = 0;
     this._beatTimer = null;
     this._pollTimer = null;
+    if (config.session && config.session.playlist) {  // opened with the page: one round trip less
+      this.session = config.session;
+      this.mode = config.session.mode || "recorded";
+      this._startBeat();
+    }
     video.muted = true;
     video.playsInline = true;
     video.setAttribute("playsinline", "");
@@ -320,18 +325,45 @@
   };
 
   CameraSource.prototype._loadRecorded = function (ms) {
+    return this._loadWindow(ms - 2 * MINUTE, ms + HOUR, ms);
+  };
+
+  /** Load the recorded playlist for [start, end) and start at ``target``: an instant, or a function
+   *  called once the playlist is parsed that returns one (null: nothing to show). ``onStart`` hears
+   *  the instant chosen, or null. */
+  CameraSource.prototype._loadWindow = function (start, end, target, onStart) {
     var self = this;
     var gen = ++this._gen;
     this._setState("loading");
     return this._ensureSession("recorded").then(function (session) {
       if (gen !== self._gen) return;
-      var start = ms - 2 * MINUTE, end = ms + HOUR;
       self.window = { start: start, end: end };
       var url = session.playlist + (session.playlist.indexOf("?") < 0 ? "?" : "&") +
         "start=" + encodeURIComponent(iso(start)) + "&end=" + encodeURIComponent(iso(end));
-      self._attach(url, false, ms, gen);
+      self._attach(url, false, target, gen, onStart);
       self.emit("window", self.window);
-    }).catch(function (error) { if (gen === self._gen) self._fail(error); });
+    }).catch(function (error) {
+      if (gen !== self._gen) return;
+      self._fail(error);
+      if (onStart) onStart(null);
+    });
+  };
+
+  /** Show (or play) the newest footage of the last hour, a minute before its end, found in that
+   *  hour's playlist itself (no extra request). Resolves with the instant, or null when the last
+   *  hour holds none (the caller then looks further back). */
+  CameraSource.prototype.openNewest = function (options) {
+    var self = this, now = Date.now();
+    this.wantPlay = !!(options && options.play);
+    return new Promise(function (resolve) {
+      var pick = function () {
+        var end = self.loadedEnd();
+        var ms = end == null ? null : Math.max(self.frags[0].programDateTime, end - MINUTE);
+        self.target = ms;
+        return ms;
+      };
+      self._loadWindow(now - HOUR, now + MINUTE, pick, resolve);
+    });
   };
 
   CameraSource.prototype.goLive = function () {
@@ -394,11 +426,12 @@
     }
   };
 
-  CameraSource.prototype._attach = function (url, live, target, gen) {
+  CameraSource.prototype._attach = function (url, live, target, gen, onStart) {
     var self = this, video = this.video;
     this._destroyHls();
     this.frags = null;
     this._lastWall = null;
+    this._pendingStart = onStart || null;
     video.defaultPlaybackRate = live ? 1 : this.rate;
     if (useHlsJs()) {
       var hls = new Hls(live ? LIVE_CONFIG : VOD_CONFIG);
@@ -407,12 +440,16 @@
       var onLevel = function (event, data) {
         if (hls !== self.hls) return;
         self.frags = data.details.fragments;
-        if (!self.frags.length) { if (!live) self._noFootage(); return; }
         if (!started) {
           started = true;
-          var pos = self.positionFor(target);
-          if (pos == null) { self._noFootage(); return; }
+          self._pendingStart = null;
+          var want = typeof target === "function" ? target() : target;
+          var pos = want == null ? null : self.positionFor(want);
+          if (onStart) onStart(pos == null ? null : want);
+          if (pos == null) { if (!onStart) self._noFootage(); else self._destroyHls(); return; }
           hls.startLoad(pos);
+        } else if (!self.frags.length && !live) {
+          self._noFootage();
         }
         self.emit("level", data.details);
       };
@@ -430,7 +467,7 @@
       hls.loadSource(url);
       hls.attachMedia(video);
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
-      this._attachNative(url, live, target, gen);
+      this._attachNative(url, live, target, gen, onStart);
     } else {
       var error = new Error("no HLS support");
       error.userMessage = this.strings.unsupported;
@@ -439,7 +476,7 @@
   };
 
   /** Safari and other browsers that play HLS themselves: parse the playlist for the wall clock. */
-  CameraSource.prototype._attachNative = function (url, live, target, gen) {
+  CameraSource.prototype._attachNative = function (url, live, target, gen, onStart) {
     var self = this, video = this.video;
     var loadMap = function () {
       return fetch(url, { credentials: "same-origin" }).then(function (r) {
@@ -463,8 +500,10 @@
       if (gen !== self._gen) return;
       if (!live) {
         self.frags = frags;
-        var pos = self.positionFor(target);
-        if (pos == null) { self._noFootage(); return; }
+        var want = typeof target === "function" ? target() : target;
+        var pos = want == null ? null : self.positionFor(want);
+        if (onStart) onStart(pos == null ? null : want);
+        if (pos == null) { if (!onStart) self._noFootage(); return; }
         video.addEventListener("loadedmetadata", function once() {
           video.removeEventListener("loadedmetadata", once);
           video.currentTime = pos;
@@ -481,9 +520,12 @@
   };
 
   CameraSource.prototype._noFootage = function () {
+    var report = this._pendingStart;
+    this._pendingStart = null;
     this._destroyHls();
     this.frags = null;
-    this._setState("nofootage", this.strings.noFootage);
+    if (report) report(null);  // the caller decides what to show
+    else this._setState("nofootage", this.strings.noFootage);
   };
 
   CameraSource.prototype._onHlsError = function (hls, data) {
@@ -1263,11 +1305,25 @@
       this.goLive();
       return;
     }
-    this.source.prepare("recorded");
-    var opening = cfg.start ? Promise.resolve(Date.parse(cfg.start)) : this.newestFootage();
-    opening.then(function (ms) {
+    if (cfg.start) {
+      var at = Date.parse(cfg.start);
+      this.wall = at;
+      this.showDay(this.clock.dayStart(at));
+      this._renderClock();
+      this.source.playAt(at, { play: !!cfg.autoplay });
+      return;
+    }
+    // The newest footage: usually within the last hour, found by that hour's playlist; else the
+    // timeline of the last week says where it is.
+    this.showDay(this.clock.dayStart(Date.now()));
+    this.source.openNewest({ play: !!cfg.autoplay }).then(function (ms) {
+      if (ms != null) return ms;
+      return self.newestFootage().then(function (older) {
+        if (older != null) self.source.playAt(older, { play: !!cfg.autoplay });
+        return older;
+      });
+    }).then(function (ms) {
       if (ms == null) {
-        self.showDay(self.clock.dayStart(Date.now()));
         self.wall = null;
         self._overlay("nofootage", self.strings.noFootageYet);
         return;
@@ -1275,7 +1331,6 @@
       self.wall = ms;
       self.showDay(self.clock.dayStart(ms));
       self._renderClock();
-      self.source.playAt(ms, { play: !!cfg.autoplay });
     });
   };
 
@@ -1291,11 +1346,7 @@
       return api(self.config.timeline_url + "?start=" + encodeURIComponent(iso(start)) + "&end=" + encodeURIComponent(iso(end)))
         .then(function (r) { return r.ok ? r.data : null; }, function () { return null; });
     };
-    return fetchRange(today, this.clock.addDays(today, 1)).then(function (data) {
-      var span = lastRecorded(data);
-      if (span) { self._dayData = { day: today, data: data }; return span; }
-      return fetchRange(self.clock.addDays(today, -7), now).then(lastRecorded);
-    }).then(function (span) {
+    return fetchRange(self.clock.addDays(today, -7), now).then(lastRecorded).then(function (span) {
       if (!span) return null;
       var start = Date.parse(span.start), end = Date.parse(span.end);
       return Math.max(start, end - MINUTE);
@@ -1756,6 +1807,8 @@
   global.SafeCamPlayer = SafeCamPlayer;
   global.SafeCamGrid = SafeCamGrid;
 
+  // The include puts this script after the player's markup: start at once (the rest of the page
+  // and its scripts need not load first). Elsewhere, when the document is ready.
+  init();
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
 })(window);

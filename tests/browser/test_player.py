@@ -208,3 +208,14 @@ def test_it_opens_a_new_session_and_keeps_playing_when_the_old_one_expires(
     assert ViewingSession.objects.filter(closed_at__isnull=True).count() == 1
     assert video.evaluate("v => v.playbackRate") == 8
     assert page.errors == []
+
+
+def test_it_opens_at_the_newest_footage_even_when_the_camera_stopped_hours_ago(
+        page_for: Any, spec_vabalninkas: Any, vabalninkas_camera: Any, footage: list[Any]) -> None:
+    start, end = recorded_run(vabalninkas_camera, footage[:6], ago=timedelta(hours=3))
+    page = page_for(spec_vabalninkas)
+    page.goto(f"/cameras/{vabalninkas_camera.public_id}/")
+    wait_for(page, "v => v.readyState >= 2", page.get_by_test_id("player-video").element_handle())
+    assert abs((instant(page, "player-clock") - (end - timedelta(minutes=1))).total_seconds()) < 10
+    assert page.get_by_test_id("player-state").is_hidden()
+    assert page.errors == []
