@@ -335,12 +335,12 @@
     var self = this;
     var gen = ++this._gen;
     this._setState("loading");
+    var load = this._attach(false, target, gen, onStart);
     return this._ensureSession("recorded").then(function (session) {
       if (gen !== self._gen) return;
       self.window = { start: start, end: end };
-      var url = session.playlist + (session.playlist.indexOf("?") < 0 ? "?" : "&") +
-        "start=" + encodeURIComponent(iso(start)) + "&end=" + encodeURIComponent(iso(end));
-      self._attach(url, false, target, gen, onStart);
+      load(session.playlist + (session.playlist.indexOf("?") < 0 ? "?" : "&") +
+        "start=" + encodeURIComponent(iso(start)) + "&end=" + encodeURIComponent(iso(end)));
       self.emit("window", self.window);
     }).catch(function (error) {
       if (gen !== self._gen) return;
@@ -373,10 +373,11 @@
     this.window = null;
     clearTimeout(this._pollTimer);
     this._setState("loading");
+    var load = this._attach(true, null, gen);
     return this._ensureSession("live").then(function (session) {
       if (gen !== self._gen) return;
       self.video.defaultPlaybackRate = 1;
-      self._attach(session.live_playlist, true, null, gen);
+      load(session.live_playlist);
     }).catch(function (error) { if (gen === self._gen) self._fail(error); });
   };
 
@@ -426,7 +427,9 @@
     }
   };
 
-  CameraSource.prototype._attach = function (url, live, target, gen, onStart) {
+  /** A fresh player on the <video> (hls.js made and attached now, while the caller still waits for
+   *  its session); returns the function that gives it the playlist URL. */
+  CameraSource.prototype._attach = function (live, target, gen, onStart) {
     var self = this, video = this.video;
     this._destroyHls();
     this.frags = null;
@@ -464,15 +467,16 @@
         if (hls === self.hls) { self._mediaRecoveries = 0; self._reopens = 0; }
       });
       hls.on(Hls.Events.ERROR, function (event, data) { self._onHlsError(hls, data); });
-      hls.loadSource(url);
       hls.attachMedia(video);
-    } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
-      this._attachNative(url, live, target, gen, onStart);
-    } else {
-      var error = new Error("no HLS support");
-      error.userMessage = this.strings.unsupported;
-      this._fail(error);
+      return function (url) { if (hls === self.hls) hls.loadSource(url); };
     }
+    if (video.canPlayType("application/vnd.apple.mpegurl")) {
+      return function (url) { if (gen === self._gen) self._attachNative(url, live, target, gen, onStart); };
+    }
+    var error = new Error("no HLS support");
+    error.userMessage = this.strings.unsupported;
+    this._fail(error);
+    return function () {};
   };
 
   /** Safari and other browsers that play HLS themselves: parse the playlist for the wall clock. */
