@@ -109,14 +109,15 @@
     var asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
     return asUtc - Math.floor(ms / SECOND) * SECOND;
   };
-  /** The instant at which the zone's clock shows the given local date-time (DST handled). */
+  /** The instant at which the zone's clock shows the given local date-time. Like Python's zoneinfo
+   *  (fold=0): a time shown twice (the autumn change) is its first instant; a time never shown (the
+   *  spring change) is read with the offset before the change. */
   ZoneClock.prototype.toInstant = function (year, month, day, hour, minute, second) {
-    var guess = Date.UTC(year, month - 1, day, hour || 0, minute || 0, second || 0);
-    var first = this.offset(guess);
-    var result = guess - first;
-    var second2 = this.offset(result);
-    if (second2 !== first) result = guess - second2;
-    return result;
+    var local = Date.UTC(year, month - 1, day, hour || 0, minute || 0, second || 0);
+    var before = this.offset(local - DAY), after = this.offset(local + DAY);
+    var self = this;
+    var valid = [local - before, local - after].filter(function (t) { return t + self.offset(t) === local; });
+    return valid.length ? Math.min.apply(null, valid) : local - before;
   };
   ZoneClock.prototype.format = function (ms) {
     var p = this.parts(ms);

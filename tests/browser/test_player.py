@@ -135,11 +135,11 @@ def test_it_plays_near_live_and_follows_new_footage(
     # Within two segments of the newest footage.
     assert timezone.now() - instant(page, "player-clock") < timedelta(seconds=2 * 10 + 9)
     newest = rows[-1].end
-    for segment in footage[4:6]:  # the recorder keeps closing segments; the live playlist slides
-        due = run.started_at + timedelta(seconds=segment.end_offset)
-        while timezone.now() < due:
-            page.wait_for_timeout(200)
-        media_index(vabalninkas_camera, run_start, [segment], run=run)
+    # The recorder closes the next segment; the live playlist slides on and the player follows.
+    due = run.started_at + timedelta(seconds=footage[4].end_offset)
+    while timezone.now() < due:
+        page.wait_for_timeout(200)
+    media_index(vabalninkas_camera, run_start, [footage[4]], run=run)
     wait_for(page, "([clock, at]) => Date.parse(clock.dataset.time) > Date.parse(at) + 1000",
              [page.get_by_test_id("player-clock").element_handle(), newest.isoformat()], timeout=30_000)
     assert video.evaluate("v => v.currentTime") > started + 5
@@ -218,4 +218,68 @@ def test_it_opens_at_the_newest_footage_even_when_the_camera_stopped_hours_ago(
     wait_for(page, "v => v.readyState >= 2", page.get_by_test_id("player-video").element_handle())
     assert abs((instant(page, "player-clock") - (end - timedelta(minutes=1))).total_seconds()) < 10
     assert page.get_by_test_id("player-state").is_hidden()
+    assert page.errors == []
+
+
+def vilnius_input(moment: datetime) -> str:
+    return moment.astimezone(VILNIUS).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_it_goes_to_a_vilnius_time_typed_in_the_picker_and_answers_the_keyboard(
+        page_for: Any, spec_vabalninkas: Any, vabalninkas_camera: Any, footage: list[Any]) -> None:
+    start, end = recorded_run(vabalninkas_camera, footage)
+    page = page_for(spec_vabalninkas)
+    page.goto(f"/cameras/{vabalninkas_camera.public_id}/")
+    video = page.get_by_test_id("player-video")
+    wait_for(page, "v => v.readyState >= 2", video.element_handle())
+    clock = page.get_by_test_id("player-clock").element_handle()
+    near = "([clock, at]) => Math.abs(Date.parse(clock.dataset.time) - Date.parse(at)) < 1500"
+
+    target = start + timedelta(seconds=50)
+    page.get_by_test_id("player-datetime").fill(vilnius_input(target))
+    page.get_by_test_id("player-datetime").press("Enter")
+    wait_for(page, near, [clock, target.isoformat()])
+
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("ArrowLeft")
+    wait_for(page, near, [clock, (target - timedelta(seconds=10)).isoformat()])
+    page.keyboard.press("Shift+ArrowRight")
+    wait_for(page, near, [clock, (target + timedelta(seconds=50)).isoformat()])
+    page.keyboard.press("]")
+    assert page.get_by_test_id("player-speed").input_value() == "2"
+    assert video.evaluate("v => v.playbackRate") == 2
+    page.keyboard.press(" ")
+    wait_for(page, "v => !v.paused", video.element_handle())
+    page.keyboard.press(" ")
+    wait_for(page, "v => v.paused", video.element_handle())
+    span = page.get_by_test_id("player-timeline").evaluate("tl => Date.parse(tl.dataset.viewEnd) - Date.parse(tl.dataset.viewStart)")
+    page.keyboard.press("+")
+    assert page.get_by_test_id("player-timeline").evaluate(
+        "tl => Date.parse(tl.dataset.viewEnd) - Date.parse(tl.dataset.viewStart)") == span / 2
+    page.locator("[data-sc=help-toggle]").click()
+    assert page.locator("[data-sc=help]").is_visible()
+
+    # Local times across both clock changes, converted in the browser as Python's zoneinfo does.
+    for local in ("2026-03-29T02:30:00", "2026-03-29T03:30:00", "2026-03-29T04:30:00", "2026-10-25T03:30:00", "2026-10-25T04:30:00",
+                  "2026-01-15T12:00:00", "2026-07-01T12:00:00"):
+        browser_utc = page.evaluate("v => new Date(new SafeCam.ZoneClock('Europe/Vilnius', 'lt').parseInput(v)).toISOString()",
+                                    local)
+        expected = datetime.fromisoformat(local).replace(tzinfo=VILNIUS).astimezone(UTC)
+        assert datetime.fromisoformat(browser_utc.replace("Z", "+00:00")) == expected, local
+    assert page.errors == []
+
+
+def test_it_downloads_the_frame_on_screen_for_an_officer_with_the_export_right(
+        page_for: Any, public_order: Any, vabalninkas_camera: Any, footage: list[Any]) -> None:
+    start, end = recorded_run(vabalninkas_camera, footage)
+    page = page_for(public_order)
+    page.goto(f"/cameras/{vabalninkas_camera.public_id}/")
+    wait_for(page, "v => v.readyState >= 2", page.get_by_test_id("player-video").element_handle())
+    shown = instant(page, "player-clock")
+    with page.expect_download() as download:
+        page.get_by_test_id("player-still").click()
+    path = download.value.path()
+    with open(path, "rb") as handle:
+        assert handle.read(3) == b"\xff\xd8\xff"  # a JPEG
+    assert shown.astimezone(VILNIUS).strftime("%Y%m%d-%H%M%S") in download.value.suggested_filename
     assert page.errors == []
