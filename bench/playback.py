@@ -77,16 +77,17 @@ def segments_copy(database_url: str, cameras: list, runs: dict, first_day: datet
     import psycopg
 
     rows = 0
-    with psycopg.connect(database_url) as conn, conn.cursor() as cursor, cursor.copy(COPY_SQL) as copy:
-        for day in range(days):
-            text = month.DayText(first_day + timedelta(days=day))
-            day_runs = [runs[(camera.pk, day)] for camera in cameras]
-            for first in range(0, month.per_day(), 360):
-                last = min(first + 360, month.per_day())
-                lines = text.copy_text(cameras, day_runs, first, last).splitlines()
-                flagged = [f"{line}\t{'t' if int(line.split(chr(9))[2]) % 6 == 0 else 'f'}\n" for line in lines]
-                copy.write("".join(flagged))
-                rows += len(lines)
+    with psycopg.connect(database_url) as conn, conn.cursor() as cursor:
+        with cursor.copy(COPY_SQL) as copy:
+            for day in range(days):
+                text = month.DayText(first_day + timedelta(days=day))
+                day_runs = [runs[(camera.pk, day)] for camera in cameras]
+                for first in range(0, month.per_day(), 360):
+                    last = min(first + 360, month.per_day())
+                    lines = text.copy_text(cameras, day_runs, first, last).splitlines()
+                    copy.write("".join(f"{line}\t{'t' if int(line.split(chr(9))[2]) % 6 == 0 else 'f'}\n"
+                                       for line in lines))
+                    rows += len(lines)
         conn.commit()
     return rows
 

@@ -220,10 +220,11 @@ def test_a_playlist_range_that_is_reversed_malformed_or_too_long_gets_a_clear_40
 ) -> None:
     client = api_client_for(public_order)
     links = _open(client, recorded["vabalninkas"][0].camera).json()
-    for query, words in (("start=2026-11-25T10:00:00Z&end=2026-11-25T09:00:00Z", "after"),
+    # In Lithuanian, the users' language.
+    for query, words in (("start=2026-11-25T10:00:00Z&end=2026-11-25T09:00:00Z", "Pabaiga turi būti vėliau"),
                          ("start=yesterday&end=2026-11-25T09:00:00Z", "ISO 8601"),
-                         ("start=2026-11-25T00:00:00Z&end=2026-11-26T00:00:00Z", "6"),
-                         ("", "start")):
+                         ("start=2026-11-25T00:00:00Z&end=2026-11-26T00:00:00Z", "ne daugiau kaip 6 valandas"),
+                         ("", "pradžią")):
         response = client.get(f"{links['playlist']}?{query}")
         assert response.status_code == 400
         assert words in response.content.decode(), response.content
