@@ -152,7 +152,10 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 class ThumbnailSerializer(serializers.Serializer):
     segment = serializers.IntegerField()
-    at = serializers.DateTimeField()
+    at = serializers.CharField(help_text="ISO 8601, UTC")
+
+    def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
+        return instance  # built by the selector in its final form
 
 
 class TimelineSerializer(serializers.Serializer):
