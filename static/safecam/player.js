@@ -1233,6 +1233,10 @@
 
   BasePlayer.prototype.scrub = function (ms) {
     var now = Date.now();
+    if (!this._scrubbing) {  // playing before the drag: playing again after it
+      this._scrubbing = true;
+      this._scrubResume = this.isPlaying();
+    }
     this.wall = ms;
     if (now - (this._lastScrub || 0) < 250) return;
     this._lastScrub = now;
@@ -1242,6 +1246,14 @@
   };
 
   BasePlayer.prototype.canRecorded = function () { return true; };
+  BasePlayer.prototype.isPlaying = function () { return this.playing; };
+
+  /** Whether a seek should play: as before a drag of the playhead, else as now. */
+  BasePlayer.prototype._playAfterSeek = function (now) {
+    if (!this._scrubbing) return now;
+    this._scrubbing = false;
+    return this._scrubResume;
+  };
 
   BasePlayer.prototype.showDay = function (dayStart, follow) {
     var today = this.clock.dayStart(Date.now());
@@ -1424,7 +1436,7 @@
   SafeCamPlayer.prototype.seek = function (ms) {
     if (!this.canRecorded()) return;
     if (ms > Date.now()) ms = Date.now() - 5 * SECOND;
-    var play = this.live || this.source.wantPlay;
+    var play = this._playAfterSeek(this.live || this.source.wantPlay);
     if (this.live) this._setLiveUi(false);
     this.wall = ms;
     this._renderClock();
@@ -1655,13 +1667,17 @@
     }).catch(function () {});
   };
 
-  /** The camera whose clock the others follow: the first one with a frame on screen. */
+  /** The camera whose clock the others follow: of those with a frame on screen and not waiting, the
+   *  one furthest back (a camera ahead shows the footage after a gap of its own). */
   SafeCamGrid.prototype._master = function () {
+    var best = null, bestWall = Infinity;
     for (var i = 0; i < this.tiles.length; i++) {
       var t = this.tiles[i], st = t.source.state;
-      if (!t.held && (st === "playing" || st === "paused" || st === "buffering") && t.source.currentWall() != null) return t;
+      if (t.held || !(st === "playing" || st === "paused")) continue;
+      var w = t.source.currentWall();
+      if (w != null && w < bestWall - 250) { best = t; bestWall = w; }
     }
-    return null;
+    return best;
   };
 
   SafeCamGrid.prototype._sync = function () {
@@ -1688,23 +1704,35 @@
         if (drift <= 0.25) { t.held = false; if (self.wantPlay) s.play(); }
         return;
       }
-      if (drift > 3 && drift < 120 && s.canSeekTo(mw) && s.positionFor(mw) === s.positionFor(w)) {
-        // In a gap of this camera: it already shows its next footage; wait there for the master.
-        t.held = true;
-        v.pause();
+      // The master's moment is in a gap of this camera: it shows the first frame after the gap
+      // and waits there (paused) for the master to get there.
+      var next = self._nextFootage(t, mw);
+      if (next != null) {
+        if (Math.abs(w - next) > 500 && !v.seeking && now - (t.seekedAt || 0) > 2 * SECOND) {
+          t.seekedAt = now;
+          s.playAt(next, { play: false });
+        }
+        if (!v.paused) v.pause();
+        t.held = self.wantPlay;
         return;
       }
-      if (Math.abs(drift) > 3) {
-        if (now - (t.seekedAt || 0) > 2 * SECOND) { t.seekedAt = now; s.playAt(mw, { play: self.wantPlay }); }
+      if (Math.abs(drift) > 3 || (!self.wantPlay && Math.abs(drift) > 0.5)) {
+        if (!v.seeking && now - (t.seekedAt || 0) > 2 * SECOND) { t.seekedAt = now; s.playAt(mw, { play: self.wantPlay }); }
         return;
       }
-      if (!self.wantPlay) {
-        if (Math.abs(drift) > 0.5 && !v.seeking) s.playAt(mw, { play: false });
-        return;
-      }
+      if (!self.wantPlay) return;
       if (Math.abs(drift) > 0.5) v.playbackRate = self.speed * (drift > 0 ? 0.8 : 1.25);
       else if (Math.abs(drift) < 0.15 && v.playbackRate !== self.speed) v.playbackRate = self.speed;
     });
+  };
+
+  /** When instant ``ms`` falls in a gap of this camera's loaded footage: the instant its footage
+   *  resumes; else null. */
+  SafeCamGrid.prototype._nextFootage = function (t, ms) {
+    var s = t.source;
+    if (!s.canSeekTo(ms)) return null;
+    var next = s.wallAt(s.positionFor(ms));
+    return next != null && next > ms + 500 ? next : null;
   };
 
   SafeCamGrid.prototype._tick = function () {
@@ -1741,8 +1769,9 @@
     } else {
       this.wantPlay = true;
       this._setPlayingUi(true);
-      var at = this.wall;
+      var at = this.wall, self = this;
       this.tiles.forEach(function (t) {
+        if (t.source.mode !== "live" && at != null && self._nextFootage(t, at) != null) { t.held = true; return; }
         if (t.source.mode === "live" || (t.source.frags && t.source.state !== "nofootage")) t.source.play();
         else if (at != null && t.config.can_recorded !== false) t.source.playAt(at, { play: true });
       });
@@ -1752,6 +1781,7 @@
   SafeCamGrid.prototype.seek = function (ms) {
     if (!this.canRecorded()) return;
     if (ms > Date.now()) ms = Date.now() - 5 * SECOND;
+    this.wantPlay = this._playAfterSeek(this.wantPlay);
     if (this.live) { this._setLiveUi(false); this.wantPlay = true; }
     this.wall = ms;
     this._renderClock();
