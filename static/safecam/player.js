@@ -597,11 +597,33 @@
     if (this.window.end < Date.now() - 5 * SECOND) {
       this._loadRecorded(end);  // the next stretch (gaps are skipped there too)
     } else {
-      // The newest footage: look again shortly, more is being recorded.
-      this._setState("waiting", this.strings.waitingNewer);
-      clearTimeout(this._pollTimer);
-      this._pollTimer = setTimeout(function () { self._loadRecorded(end); }, 5 * SECOND);
+      this._waitNewer(end);
     }
+  };
+
+  /** At the newest footage: the last frame stays on screen while the playlist is asked again every
+   *  few seconds; as soon as it lists footage after ``end``, playback goes on from there. */
+  CameraSource.prototype._waitNewer = function (end) {
+    var self = this, gen = this._gen, session = this.session;
+    this._setState("waiting", this.strings.waitingNewer);
+    clearTimeout(this._pollTimer);
+    this._pollTimer = setTimeout(function () {
+      if (gen !== self._gen || !session || session !== self.session) return;
+      var url = session.playlist + (session.playlist.indexOf("?") < 0 ? "?" : "&") + "start=" +
+        encodeURIComponent(iso(end - SECOND)) + "&end=" + encodeURIComponent(iso(end + HOUR));
+      fetch(url, { credentials: "same-origin" }).then(function (r) {
+        if (gen !== self._gen) return;
+        if (r.status === 410) { self._reopen(); return; }
+        return r.text().then(function (text) {
+          if (gen !== self._gen) return;
+          var newer = text.split(/\r?\n/).some(function (line) {
+            return line.indexOf("#EXT-X-PROGRAM-DATE-TIME:") === 0 && Date.parse(line.slice(25)) >= end - 500;
+          });
+          if (newer) self._loadRecorded(end);
+          else self._waitNewer(end);
+        });
+      }).catch(function () { if (gen === self._gen) self._waitNewer(end); });
+    }, 5 * SECOND);
   };
 
   // What was on screen, for the heartbeat: [[startMs, endMs], ...] since the last beat.
@@ -1439,6 +1461,7 @@
     var play = this._playAfterSeek(this.live || this.source.wantPlay);
     if (this.live) this._setLiveUi(false);
     this.wall = ms;
+    this._lastInput = 0;
     this._renderClock();
     this.source.setRate(this.speed);
     this.source.playAt(ms, { play: play });
@@ -1589,6 +1612,8 @@
     opening.then(function (ms) {
       if (ms == null) ms = Date.now() - MINUTE;
       self.wall = ms;
+      self._anchor = ms;
+      self._anchorAt = Date.now();
       self.showDay(self.clock.dayStart(ms));
       self._renderClock();
       self.wantPlay = !!cfg.autoplay;
@@ -1685,6 +1710,12 @@
     if (!master) return;
     var mw = master.source.currentWall();
     if (mw == null) return;
+    if (this._anchor != null) {
+      // Just sent everyone to one moment: until a camera shows it, the others are only showing
+      // what comes after their gaps, and the clock stays on the moment asked for.
+      if (Math.abs(mw - this._anchor) > 1500 && Date.now() - this._anchorAt < 3000) return;
+      this._anchor = null;
+    }
     if (!this._scrubbing) this.wall = mw;
     if (this.live) return;   // near-live: each camera at its own live edge
     var self = this, now = Date.now();
@@ -1784,6 +1815,9 @@
     this.wantPlay = this._playAfterSeek(this.wantPlay);
     if (this.live) { this._setLiveUi(false); this.wantPlay = true; }
     this.wall = ms;
+    this._anchor = ms;
+    this._anchorAt = Date.now();
+    this._lastInput = 0;
     this._renderClock();
     var self = this;
     this._recordedTiles().forEach(function (t) {
