@@ -1053,7 +1053,7 @@
       drag = null;
       root.classList.remove("sc-tl-panning", "sc-tl-scrubbing");
       if (cancelled) return;
-      if (d.head || !d.moved) self.onSeek(self.msAt(event.clientX));
+      if (d.head || !d.moved) self.onSeek(self.msAt(event.clientX), { scrub: d.head && d.moved });
     };
     root.addEventListener("pointerup", function (event) { finish(event, false); });
     root.addEventListener("pointercancel", function (event) { finish(event, true); });
@@ -1133,7 +1133,8 @@
     this.dayLabel = this.q("day-label");
     this.timeline = new Timeline(timelineRoot, {
       clock: this.clock, strings: this.strings,
-      onSeek: function (ms) { self.seek(ms); },
+      // A click plays from there; a dropped playhead goes on as before the drag.
+      onSeek: function (ms, info) { self.seek(ms, info && info.scrub ? undefined : true); },
       onScrub: function (ms) { self.scrub(ms); },
       onView: function (start, end) { self._onView(start, end); },
       thumbUrl: function (segment) { return self.thumbUrl(segment); }
@@ -1147,10 +1148,10 @@
     if (this.liveBtn && !this.canLive()) this.liveBtn.hidden = true;
     var go = function () {
       var ms = self.clock.parseInput(self.dtInput.value);
-      if (!isNaN(ms)) self.seek(ms);
+      if (!isNaN(ms)) self.seek(ms, true);
     };
     if (this.dtInput) {
-      this.dtInput.addEventListener("change", go);
+      // Enter or "Go" (not every change: typing a time changes it field by field).
       this.dtInput.addEventListener("keydown", function (event) { if (event.key === "Enter") { event.preventDefault(); go(); } });
     }
     var goBtn = this.q("go");
@@ -1455,10 +1456,11 @@
     else this.source.play();
   };
 
-  SafeCamPlayer.prototype.seek = function (ms) {
+  /** Show instant ``ms``; ``play``: true to play from there, undefined to keep playing or paused. */
+  SafeCamPlayer.prototype.seek = function (ms, play) {
     if (!this.canRecorded()) return;
     if (ms > Date.now()) ms = Date.now() - 5 * SECOND;
-    var play = this._playAfterSeek(this.live || this.source.wantPlay);
+    play = this._playAfterSeek(play != null ? play : (this.live || this.source.wantPlay));
     if (this.live) this._setLiveUi(false);
     this.wall = ms;
     this._lastInput = 0;
@@ -1809,10 +1811,10 @@
     }
   };
 
-  SafeCamGrid.prototype.seek = function (ms) {
+  SafeCamGrid.prototype.seek = function (ms, play) {
     if (!this.canRecorded()) return;
     if (ms > Date.now()) ms = Date.now() - 5 * SECOND;
-    this.wantPlay = this._playAfterSeek(this.wantPlay);
+    this.wantPlay = this._playAfterSeek(play != null ? play : this.wantPlay);
     if (this.live) { this._setLiveUi(false); this.wantPlay = true; }
     this.wall = ms;
     this._anchor = ms;
