@@ -325,8 +325,13 @@
     return this._loadRecorded(ms);
   };
 
+  // A playlist covers an hour each side of where playback starts: a specialist scrubs back and
+  // forth around a moment, and every seek inside the window is a plain seek. (Two hours are 720
+  // entries, about 55 kB, built by the server in about 10 ms.)
+  var WINDOW_BEFORE = HOUR, WINDOW_AFTER = HOUR;
+
   CameraSource.prototype._loadRecorded = function (ms) {
-    return this._loadWindow(ms - 2 * MINUTE, ms + HOUR, ms);
+    return this._loadWindow(ms - WINDOW_BEFORE, ms + WINDOW_AFTER, ms);
   };
 
   /** Load the recorded playlist for [start, end) and start at ``target``: an instant, or a function
