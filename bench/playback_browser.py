@@ -61,7 +61,9 @@ window.__firstFrame = null;
 document.addEventListener("DOMContentLoaded", () => {
   const video = document.querySelector("video");
   if (video && video.requestVideoFrameCallback)
-    video.requestVideoFrameCallback(() => { if (window.__firstFrame == null) window.__firstFrame = performance.now(); });
+    video.requestVideoFrameCallback(() => {
+      if (window.__firstFrame == null) window.__firstFrame = performance.now();
+    });
 });
 """
 
@@ -102,7 +104,10 @@ SEEK_WATCH_SCRIPT = """
     };
     let done = false;
     const finish = () => { if (!done) { done = true; resolve(performance.now() - window.__seekT0); } };
-    const onFrame = (now, meta) => { if (done) return; if (hit(meta.mediaTime)) finish(); else v.requestVideoFrameCallback(onFrame); };
+    const onFrame = (now, meta) => {
+      if (done) return;
+      if (hit(meta.mediaTime)) finish(); else v.requestVideoFrameCallback(onFrame);
+    };
     v.requestVideoFrameCallback(onFrame);
     // A new playlist window gives the element a new source; keep watching across it.
     const poll = setInterval(() => {
@@ -139,7 +144,9 @@ STEPS_SCRIPT = """
                  ["first segment received", n => n.endsWith(".ts")]];
   for (const [label, test] of steps) {
     const e = first(test);
-    if (e) { out[label.replace("received", "asked").replace("opened", "asked") + " "] = e.startTime; out[label] = e.responseEnd; }
+    if (!e) continue;
+    out[label.replace("received", "asked").replace("opened", "asked") + " "] = e.startTime;
+    out[label] = e.responseEnd;
   }
   out["first frame on screen"] = window.__firstFrame;
   return out;
@@ -240,7 +247,8 @@ def static_files(data_dir: Path, caller_data_dir: str | None) -> str:
 
     sources = [p for p in (common.ROOT / "static").rglob("*") if p.is_file()]
     newest = max(p.stat().st_mtime for p in sources)
-    for folder in dict.fromkeys([Path(caller_data_dir or common.ROOT / "var") / "static", common.ROOT / "var" / "static"]):
+    candidates = [Path(caller_data_dir or common.ROOT / "var") / "static", common.ROOT / "var" / "static"]
+    for folder in dict.fromkeys(candidates):
         stamp = folder / ".collected"
         if stamp.exists() and stamp.stat().st_mtime >= newest and (folder / "staticfiles.json").exists():
             (data_dir / "static").symlink_to(folder, target_is_directory=True)
@@ -381,8 +389,10 @@ def report(args: argparse.Namespace, safecam: Side, floor: Side, database: str |
         cells = []
         for side in (safecam, floor):
             values = [step[label] for step in side.steps if step.get(label) is not None]
-            cells.append(f"{statistics.median(values):.0f}" if values else "—")
+            cells.append(statistics.median(values) if values else None)
         rows.append([label, *cells])
+    rows.sort(key=lambda row: row[1] if row[1] is not None else row[2])
+    rows = [[label, *("—" if v is None else f"{v:.0f}" for v in cells)] for label, *cells in rows]
     print(common.table(rows, ["open, step by step (median ms since navigation start)", "SafeCam", "floor"]))
     print("(goals: first frame < 1 s, seek < 0.5 s, SafeCam within 1.3× of the floor; the floor is hls.js "
           "on a static playlist from python -m http.server, same segments, same start and buffer settings; "

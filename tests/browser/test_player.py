@@ -24,7 +24,8 @@ def footage() -> list[Any]:
     return media_segments(seconds=180)
 
 
-def recorded_run(camera: Any, footage: list[Any], *, ago: timedelta = timedelta(minutes=20)) -> tuple[datetime, datetime]:
+def recorded_run(camera: Any, footage: list[Any], *,
+                 ago: timedelta = timedelta(minutes=20)) -> tuple[datetime, datetime]:
     """Three minutes of real footage for ``camera`` ending ``ago`` before now; returns (start, end)."""
     start = (timezone.now() - ago - timedelta(seconds=footage[-1].end_offset)).replace(microsecond=0)
     rows = media_index(camera, start, footage, end_run=True)
@@ -282,18 +283,18 @@ def test_it_goes_to_a_vilnius_time_typed_in_the_picker_and_answers_the_keyboard(
     wait_for(page, "v => !v.paused", video.element_handle())
     page.keyboard.press(" ")
     wait_for(page, "v => v.paused", video.element_handle())
-    span = page.get_by_test_id("player-timeline").evaluate("tl => Date.parse(tl.dataset.viewEnd) - Date.parse(tl.dataset.viewStart)")
+    view_span = "tl => Date.parse(tl.dataset.viewEnd) - Date.parse(tl.dataset.viewStart)"
+    span = page.get_by_test_id("player-timeline").evaluate(view_span)
     page.keyboard.press("+")
-    assert page.get_by_test_id("player-timeline").evaluate(
-        "tl => Date.parse(tl.dataset.viewEnd) - Date.parse(tl.dataset.viewStart)") == span / 2
+    assert page.get_by_test_id("player-timeline").evaluate(view_span) == span / 2
     page.locator("[data-sc=help-toggle]").click()
     assert page.locator("[data-sc=help]").is_visible()
 
     # Local times across both clock changes, converted in the browser as Python's zoneinfo does.
-    for local in ("2026-03-29T02:30:00", "2026-03-29T03:30:00", "2026-03-29T04:30:00", "2026-10-25T03:30:00", "2026-10-25T04:30:00",
-                  "2026-01-15T12:00:00", "2026-07-01T12:00:00"):
-        browser_utc = page.evaluate("v => new Date(new SafeCam.ZoneClock('Europe/Vilnius', 'lt').parseInput(v)).toISOString()",
-                                    local)
+    convert = "v => new Date(new SafeCam.ZoneClock('Europe/Vilnius', 'lt').parseInput(v)).toISOString()"
+    for local in ("2026-03-29T02:30:00", "2026-03-29T03:30:00", "2026-03-29T04:30:00", "2026-10-25T03:30:00",
+                  "2026-10-25T04:30:00", "2026-01-15T12:00:00", "2026-07-01T12:00:00"):
+        browser_utc = page.evaluate(convert, local)
         expected = datetime.fromisoformat(local).replace(tzinfo=VILNIUS).astimezone(UTC)
         assert datetime.fromisoformat(browser_utc.replace("Z", "+00:00")) == expected, local
     assert page.errors == []
