@@ -398,13 +398,21 @@
     if (this.session && this.mode === mode) return Promise.resolve(this.session);
     if (this._opening && this._opening.mode === mode) return this._opening.promise;
     if (this.session) this.closeSession(false);
+    this._wantMode = mode;
     var promise = api(this.config.session_url, { method: "POST", body: { mode: mode }, csrf: this.config.csrf_token })
       .then(function (r) {
         if (self._opening && self._opening.promise === promise) self._opening = null;
         if (r.status !== 201 && r.status !== 200) {
           var error = new Error("session " + r.status);
-          error.userMessage = r.status === 404 || r.status === 403 ? self.strings.notAllowed : (errorText(r.data) || self.strings.error);
+          error.userMessage = r.status === 404 || r.status === 403
+            ? self.strings.notAllowed : (errorText(r.data) || self.strings.error);
           throw error;
+        }
+        if (mode !== self._wantMode) {  // the viewer switched modes meanwhile: end this one at once
+          fetch(r.data.beat, { method: "POST", credentials: "same-origin", keepalive: true,
+                               headers: { "Content-Type": "application/json" },
+                               body: JSON.stringify({ watched: [], closing: true }) }).catch(function () {});
+          return r.data;
         }
         self.session = r.data;
         self.mode = mode;
