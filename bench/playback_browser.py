@@ -418,7 +418,7 @@ def main() -> None:
 
     database = choose_database(args.database_url)
     caller_data_dir = os.environ.get("SAFECAM_DATA_DIR")
-    work = Path(tempfile.mkdtemp(prefix="safecam-bench-playback-", dir=args.workdir))
+    work = Path(tempfile.mkdtemp(prefix="safecam-bench-playback-browser-", dir=args.workdir))
     data_dir = work / "data"
     data_dir.mkdir()
     env = environment(data_dir, database)
