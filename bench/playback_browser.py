@@ -1,13 +1,13 @@
 """Playback latency in real Chromium: SafeCam's player next to hls.js on static files, in one run.
 
 Usage: .venv/bin/python bench/playback_browser.py [--trials 20] [--minutes 10]
-           [--database-url postgres://postgres@127.0.0.1:5432/safecam_bench_playback] [--keep]
+           [--database-url postgres://postgres@127.0.0.1:5432/safecam_bench_playback_browser] [--keep]
 
 1. Encodes ``--minutes`` of real H.264 footage (320x180, 5 fps, a keyframe a second, 10 s MPEG-TS
    segments: tests/media.py) and indexes it for one camera of a throw-away SafeCam: SQLite in a
    temporary data dir, or a bench PostgreSQL database it creates and drops (``--database-url``,
    ``SAFECAM_BENCH_DATABASE_URL``, or, when ``DATABASE_URL`` is set, a database beside that one
-   named ``<name>_bench_playback``). Static files are collected and the portal runs under gunicorn
+   named ``<name>_bench_playback_browser``). Static files are collected and the portal runs under gunicorn
    as ``make run`` starts it (2 workers × 4 threads), so every request is the production path:
    login session, viewing session, signed playlist built from the index, segments streamed from
    storage and counted.
@@ -178,13 +178,13 @@ FLOOR_PAGE = """<!doctype html>
 
 def choose_database(option: str | None) -> str | None:
     """The bench PostgreSQL database, or None for SQLite. Never a database that is not a bench's own:
-    with only ``DATABASE_URL`` set, a database of that name + ``_bench_playback`` on the same server."""
+    with only ``DATABASE_URL`` set, a database of that name + ``_bench_playback_browser`` on the same server."""
     url = option or os.environ.get("SAFECAM_BENCH_DATABASE_URL")
     inherited = os.environ.pop("DATABASE_URL", None)
     if url is None and inherited and inherited.startswith(("postgres://", "postgresql://", "pgsql://")):
         name = common.database_name(inherited)
         url = inherited if "bench" in name and not name.startswith("test") else (
-            inherited.rsplit("/", 1)[0] + f"/{name}_bench_playback")
+            inherited.rsplit("/", 1)[0] + f"/{name}_bench_playback_browser")
     if url is not None:
         common.check_bench_database(url)
     return url
@@ -405,7 +405,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, default=10, help="footage to index and seek in")
     parser.add_argument("--database-url", default=None,
                         help="a bench PostgreSQL database to create and drop (default: SQLite in the temporary "
-                             "data dir, or <DATABASE_URL's name>_bench_playback when DATABASE_URL is set)")
+                             "data dir, or <DATABASE_URL's name>_bench_playback_browser when DATABASE_URL is set)")
     parser.add_argument("--workdir", default=common.default_workdir())
     parser.add_argument("--seed", type=int, default=2026, help="random seek moments")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and the database")
