@@ -345,7 +345,7 @@ def playlist_live(session: ViewingSession) -> str:
     starts_after_break = bool(first and window and (window[0].run_id != entries[first - 1].run_id or (
         window[0].start - entries[first - 1].end).total_seconds() > 0.5))
     head = ["#EXTM3U", "#EXT-X-VERSION:3",
-            f"#EXT-X-TARGETDURATION:{max(_target(entries), settings.SAFECAM_SEGMENT_SECONDS + 2)}",
+            f"#EXT-X-TARGETDURATION:{_target(entries)}",
             f"#EXT-X-MEDIA-SEQUENCE:{first}", f"#EXT-X-DISCONTINUITY-SEQUENCE:{discontinuities - starts_after_break}"]
     return "\n".join([*head, *_lines(window, first_discontinuity=starts_after_break), ""])
 

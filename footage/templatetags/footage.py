@@ -40,3 +40,9 @@ def camera_player(context: dict, camera: Any) -> dict[str, Any]:
     """The player, for a user who may watch the camera (recorded or near-live); nothing otherwise."""
     request = context["request"]
     return {"camera": camera, "player_config": selectors.player_config(request, camera), "request": request}
+
+
+@register.inclusion_tag("footage/_site_playback_button.html", takes_context=True)
+def site_playback_button(context: dict, site: Any) -> dict[str, Any]:
+    """A link to the eldership's synchronised grid, for a user who may watch any of its cameras."""
+    return {"site": site, "show": selectors.cameras_playable(context["request"].user, site=site).exists()}

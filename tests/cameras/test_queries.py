@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 
 PATHS = ["/", "/sites/vabalninkas/", "/api/v1/cameras/", "/api/v1/sites/"]
 # Generous ceilings; the equality with 3 and 30 cameras is what catches an N+1.
-MAX_QUERIES = {"/": 10, "/sites/vabalninkas/": 10, "/api/v1/cameras/": 10, "/api/v1/sites/": 10}
+# The eldership page asks once more: may the user watch any camera (the link to the grid)?
+MAX_QUERIES = {"/": 10, "/sites/vabalninkas/": 11, "/api/v1/cameras/": 10, "/api/v1/sites/": 10}
 
 
 def _queries(client: Client, path: str) -> list[str]:
