@@ -199,14 +199,14 @@ def main() -> None:
                 for i in range(args.trials + 20):
                     camera, start, end = make()
                     t0 = time.perf_counter()
-                    conn.execute(sql, (camera.pk, end, start)).fetchall()
+                    conn.execute(sql, (camera.pk, end, start - timedelta(hours=1), start)).fetchall()
                     if i >= 20:
                         times.append(time.perf_counter() - t0)
                 return times
             floor_day = bare(day_query, 'SELECT start, "end" FROM footage_segment WHERE camera_id = %s AND '
-                                        "state = 'stored' AND start < %s AND \"end\" > %s ORDER BY start")
+                                        "state = 'stored' AND start < %s AND start > %s AND \"end\" > %s ORDER BY start")
             floor_hour = bare(hour_query, 'SELECT id, start, "end", duration, run_id FROM footage_segment WHERE '
-                                          "camera_id = %s AND state = 'stored' AND start < %s AND \"end\" > %s "
+                                          "camera_id = %s AND state = 'stored' AND start < %s AND start > %s AND \"end\" > %s "
                                           "ORDER BY start")
 
         print()

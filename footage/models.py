@@ -126,11 +126,16 @@ class Segment(models.Model):
             models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="segment_end_after_start"),
         ]
         indexes = [
-            models.Index(fields=["camera", "start"]),
+            # Covering (PostgreSQL): a day's timeline and an hour's playlist are index-only scans.
+            # Segments of 24 cameras interleave on the heap, so fetching 8 640 rows of one camera
+            # would read ~3 600 heap pages; the extra columns cost ~150 MB per month of 24 cameras.
+            models.Index(fields=["camera", "start"], include=["end", "run", "duration", "state"],
+                         name="segment_camera_start"),
             models.Index(fields=["camera", "end"]),
             models.Index(fields=["state", "retention_run"]),
             # The preview strip: a few segments per hour have a picture, so this index stays tiny.
-            models.Index(fields=["camera", "start"], condition=Q(thumbnail=True), name="segment_thumbnails"),
+            models.Index(fields=["camera", "start"], include=["id", "state"], condition=Q(thumbnail=True),
+                         name="segment_thumbnails"),
         ]
 
     def __str__(self) -> str:

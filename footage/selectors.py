@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -146,7 +147,8 @@ def timeline_marks(camera: Camera, window: TimeRange, *, footage: bool) -> dict[
         pictures = Segment.objects.filter(camera=camera, thumbnail=True, state=SegmentState.STORED,
                                           start__gte=window.start, start__lt=window.end)
         # Evenly every n-th picture, chosen by the database: a day has 1 440, the strip shows ≤ 300.
-        step = max(1, -(-pictures.count() // THUMBNAILS_MAX))
+        expected = window.seconds / settings.SAFECAM_THUMBNAIL_SECONDS
+        step = max(1, math.ceil(expected / THUMBNAILS_MAX))
         rows = (pictures.annotate(pick=Mod(Window(RowNumber(), order_by="start") - 1, step)).filter(pick=0)
                 .order_by("start").values_list("pk", "start"))
         # Already in the API's form (UTC, "Z"): hundreds of pictures are not worth a serializer field each.
