@@ -82,6 +82,20 @@ def session_open(*, user: Any, camera: Camera, mode: str, ip: str | None = None,
                                          chunk_started_at=now)
 
 
+def page_session(*, request: Any, camera: Camera, config: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A player's config with its viewing session opened along with the page: the player starts at
+    once anyway, and this saves it a round trip before the first frame. A session that serves
+    nothing writes no audit event. ``config`` is None when the user may not watch the camera."""
+    if config is None:
+        return None
+    from safecam.audit import request_context
+
+    mode = ViewingMode.LIVE if config["live"] or not config["can_recorded"] else ViewingMode.RECORDED
+    session = session_open(user=request.user, camera=camera, mode=mode, ip=request_context.get().ip,
+                           user_agent=request.headers.get("User-Agent", ""))
+    return {**config, "session": session_links(session)}
+
+
 def session_token(session: ViewingSession) -> str:
     return signing.dumps(session.public_id.hex, salt=TOKEN_SALT, compress=False)
 

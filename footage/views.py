@@ -235,6 +235,9 @@ def site_playback(request: HttpRequest, slug: str) -> HttpResponse:
     if not cameras:
         raise Http404(_("You may not watch any camera of this eldership."))
     config = selectors.grid_config(request, site=site, cameras=cameras)
+    by_id = {str(camera.public_id): camera for camera in cameras}
+    config["cameras"] = [playback.page_session(request=request, camera=by_id[c["camera"]], config=c)
+                         for c in config["cameras"]]
     return render(request, "footage/site_playback.html", {"site": site, "cameras": cameras, "grid_config": config})
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from footage import selectors
+from footage import playback, selectors
 from safecam.permissions import can
 from safecam.timeranges import local_day, local_today
 
@@ -39,7 +39,10 @@ def camera_holds(context: dict, camera: Any) -> dict[str, Any]:
 def camera_player(context: dict, camera: Any) -> dict[str, Any]:
     """The player, for a user who may watch the camera (recorded or near-live); nothing otherwise."""
     request = context["request"]
-    return {"camera": camera, "player_config": selectors.player_config(request, camera), "request": request}
+    return {"camera": camera, "player_config": playback.page_session(
+                request=request, camera=camera, config=selectors.player_config(request, camera)),
+            "request": request}
+
 
 
 @register.inclusion_tag("footage/_site_playback_button.html", takes_context=True)

@@ -446,3 +446,28 @@ def test_only_the_dpo_reads_the_viewing_log_with_who_watched_what(
     assert "spec_vabalninkas" not in filtered.content.decode()
     bad = client_for(persona(name)).get("/viewing/", {"camera": "../../etc", "day": "31/31/2026"})
     assert bad.status_code == 200 and "is-invalid" in bad.content.decode()
+
+
+def test_the_camera_page_and_the_grid_come_with_a_working_session_of_their_own(
+    recorded: dict[str, list[Segment]], spec_vabalninkas: Any, spec_pabirze: Any, client_for: Any,
+) -> None:
+    import json
+
+    segments = recorded["vabalninkas"]
+    client = client_for(spec_vabalninkas)
+    page = client.get(f"/cameras/{segments[0].camera.public_id}/")
+    config = json.loads(re.search(rb'id="sc-player-config" type="application/json">(.*?)</script>', page.content,
+                                  re.S).group(1))
+    playlist = f"{config['session']['playlist']}?{_window(segments)}"
+    listed = client.get(playlist)
+    assert listed.status_code == 200
+    assert client.get(_segment_urls(config["session"]["playlist"], listed.content.decode())[0]).status_code == 200
+    assert client_for(spec_pabirze).get(playlist).status_code == 404  # still the viewer's own
+    grid = client.get("/sites/vabalninkas/playback/")
+    grid_config = json.loads(re.search(rb'id="sc-grid-config" type="application/json">(.*?)</script>', grid.content,
+                                       re.S).group(1))
+    assert {c["session"]["mode"] for c in grid_config["cameras"]} == {"recorded"}
+    assert ViewingSession.objects.filter(user=spec_vabalninkas).count() == 1 + len(grid_config["cameras"])
+    # One event for the session that served footage; those that served nothing leave none.
+    playback.sessions_close_idle(now=timezone.now() + timedelta(hours=1))
+    assert AuditEvent.objects.filter(action="footage.viewed").count() == 1
