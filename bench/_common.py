@@ -266,3 +266,23 @@ def table(rows: list[list[str]], header: list[str]) -> str:
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0–1) of ``values`` by nearest rank; NaN for none."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def cleanup(work: Path, database: str | None, keep: bool) -> None:
+    """Remove a bench's work folder and database, or say where they are with --keep."""
+    import shutil
+
+    if keep:
+        print(f"kept: {work}" + (f" and database {database_name(database)}" if database else ""))
+        return
+    shutil.rmtree(work, ignore_errors=True)
+    if database:
+        database_drop(database)

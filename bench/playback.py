@@ -39,14 +39,9 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/safecam_bench_playback"
 GOAL_MS = 20.0
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
 def line(label: str, values: list[float]) -> str:
     ms = [v * 1000 for v in values]
-    return (f"  {label:<44} p50 {pct(ms, 50):6.2f} ms   p95 {pct(ms, 95):6.2f} ms   max {max(ms):6.2f} ms"
+    return (f"  {label:<44} p50 {common.percentile(ms, 0.5):6.2f} ms   p95 {common.percentile(ms, 0.95):6.2f} ms   max {max(ms):6.2f} ms"
             f"   (n={len(ms)})")
 
 
@@ -218,7 +213,7 @@ def main() -> None:
         print(line("playlist, one hour (360 segments, HLS)", playlist_times) + f"   {playlist_size / 1024:.1f} KiB")
         print(line("  floor: bare SQL for the hour's segments", floor_hour))
         for label, values in (("timeline", timeline_times), ("playlist", playlist_times)):
-            p95 = pct(values, 95) * 1000
+            p95 = common.percentile(values, 0.95) * 1000
             print(f"  goal p95 < {GOAL_MS:.0f} ms, {label}: {'met' if p95 < GOAL_MS else 'NOT met'} ({p95:.1f} ms)")
     finally:
         connections.close_all()

@@ -346,18 +346,10 @@ def trial_seeks(safecam: Side, floor: Side, targets: list[float], footage_start:
 # --- report ------------------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def stats(values: list[float]) -> list[str]:
     if not values:
         return ["—", "—", "—", "0"]
-    return [f"{percentile(values, 0.5):.0f}", f"{percentile(values, 0.95):.0f}", f"{max(values):.0f}",
+    return [f"{common.percentile(values, 0.5):.0f}", f"{common.percentile(values, 0.95):.0f}", f"{max(values):.0f}",
             str(len(values))]
 
 
@@ -372,8 +364,8 @@ def report(args: argparse.Namespace, safecam: Side, floor: Side, database: str |
                 ("seek: asked → playing at the moment", "seek_ms", 500)]
     for label, attr, goal in measures:
         ours, base = getattr(safecam, attr), getattr(floor, attr)
-        ratio50 = percentile(ours, 0.5) / percentile(base, 0.5) if base else float("nan")
-        ratio95 = percentile(ours, 0.95) / percentile(base, 0.95) if base else float("nan")
+        ratio50 = common.percentile(ours, 0.5) / common.percentile(base, 0.5) if base else float("nan")
+        ratio95 = common.percentile(ours, 0.95) / common.percentile(base, 0.95) if base else float("nan")
         rows.append([label, *stats(ours)[:3], *stats(base)[:3], f"{ratio50:.2f}×", f"{ratio95:.2f}×",
                      f"< {goal}"])
     rows.append(["  SafeCam seeks inside the loaded window", *stats(safecam.seek_in_window)[:3], "", "", "", "", "",
@@ -492,12 +484,7 @@ def main() -> None:
             if process is not None:
                 common.stop(process, signal.SIGTERM, timeout=15)
         connections.close_all()
-        if args.keep:
-            print(f"kept: {work}" + (f" and database {common.database_name(database)}" if database else ""))
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-            if database:
-                common.database_drop(database)
+        common.cleanup(work, database, args.keep)
 
 
 if __name__ == "__main__":

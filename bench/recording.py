@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import signal
 import statistics
 import subprocess
@@ -477,12 +476,7 @@ def main() -> None:
         if simulator is not None:
             common.stop(simulator, signal.SIGTERM, timeout=10)
         connections.close_all()
-        if args.keep:
-            print(f"kept: {work}" + (f" and database {common.database_name(database)}" if database else ""))
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-            if database:
-                common.database_drop(database)
+        common.cleanup(work, database, args.keep)
 
 
 if __name__ == "__main__":

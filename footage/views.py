@@ -1,4 +1,6 @@
-"""Footage pages: the holds register, placing and releasing a hold. Thin: selectors, one service."""
+"""Footage pages: holds, playback links (footage.playback), still frames, the site grid, the viewing log.
+
+Thin: selectors, one service, respond."""
 
 from __future__ import annotations
 
@@ -7,19 +9,23 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import (Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse,
+                         StreamingHttpResponse)
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
 from cameras import selectors as camera_selectors
-from footage import selectors, services
+from footage import playback, selectors, services
 from footage.forms import HoldForm, HoldReleaseForm, ViewingFilterForm
-from footage.models import Segment
+from footage.models import Segment, SegmentState
+from safecam.timeranges import RangeError, parse_instant, parse_range
 
 
 @login_required
@@ -67,20 +73,16 @@ def hold_release(request: HttpRequest, public_id: UUID) -> HttpResponse:
 # expiry, the right on the camera now) and is counted on the viewing session. Errors are short plain
 # text a person can read in the browser's network panel; the player reacts to 404 and 410.
 
-from django.http import Http404, HttpResponseRedirect, JsonResponse, StreamingHttpResponse  # noqa: E402
-from django.utils.cache import patch_cache_control  # noqa: E402
-from django.views.decorators.csrf import csrf_exempt  # noqa: E402
-from django.views.decorators.http import require_GET, require_POST  # noqa: E402
-
-from footage import playback  # noqa: E402
-from footage.models import SegmentState  # noqa: E402
-from safecam.timeranges import RangeError, parse_instant, parse_range  # noqa: E402
-
 HLS = "application/vnd.apple.mpegurl"
 
 
+def _plain(message: Any, status: int) -> HttpResponse:
+    """A short refusal a person can read (the player reacts to the status)."""
+    return HttpResponse(str(message), status=status, content_type="text/plain; charset=utf-8")
+
+
 def _refused(exc: playback.PlaybackRefused) -> HttpResponse:
-    return HttpResponse(str(exc), status=exc.status, content_type="text/plain; charset=utf-8")
+    return _plain(exc, exc.status)
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -100,7 +102,7 @@ def play_playlist(request: HttpRequest, token: str) -> HttpResponse:
     except playback.PlaybackRefused as exc:
         return _refused(exc)
     except RangeError as exc:
-        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+        return _plain(exc, 400)
     playback.session_touch(session)
     return _private(HttpResponse(playback.playlist_recorded(session, window), content_type=HLS))
 
@@ -142,8 +144,7 @@ def play_segment(request: HttpRequest, token: str, segment_id: int) -> HttpRespo
     try:
         wanted = playback.byte_range(request.headers.get("Range"), segment.size)
     except playback.RangeNotSatisfiable:
-        response = HttpResponse(_("The requested byte range is outside the segment."), status=416,
-                                content_type="text/plain; charset=utf-8")
+        response = _plain(_("The requested byte range is outside the segment."), 416)
         response["Content-Range"] = f"bytes */{segment.size}"
         return response
     first, last = wanted or (0, segment.size - 1)
@@ -155,8 +156,7 @@ def play_segment(request: HttpRequest, token: str, segment_id: int) -> HttpRespo
     try:
         handle = storage.open(segment.storage_name, "rb")
     except (FileNotFoundError, OSError):
-        return HttpResponse(_("The storage server cannot deliver this segment right now."), status=503,
-                            content_type="text/plain; charset=utf-8")
+        return _plain(_("The storage server cannot deliver this segment right now."), 503)
     response = StreamingHttpResponse(_stream(handle, first, last - first + 1), content_type="video/mp2t",
                                      status=206 if wanted else 200)
     response["Content-Length"] = str(last - first + 1)
@@ -177,12 +177,12 @@ def play_thumbnail(request: HttpRequest, token: str, segment_id: int) -> HttpRes
     segment = Segment.objects.filter(pk=segment_id, camera_id=session.camera_id, thumbnail=True,
                                      state=SegmentState.STORED).only("pk", "storage_name", "start", "end").first()
     if segment is None:
-        return HttpResponse(_("No preview picture here."), status=404, content_type="text/plain; charset=utf-8")
+        return _plain(_("No preview picture here."), 404)
     try:
         with services.footage_storage().open(thumbnail_name(segment.storage_name), "rb") as handle:
             data = handle.read()
     except (FileNotFoundError, OSError):
-        return HttpResponse(_("No preview picture here."), status=404, content_type="text/plain; charset=utf-8")
+        return _plain(_("No preview picture here."), 404)
     playback.session_touch(session, nbytes=len(data), thumbnail=True)
     return _private(HttpResponse(data, content_type="image/jpeg"))
 
@@ -219,8 +219,7 @@ def still_frame(request: HttpRequest, public_id: UUID) -> HttpResponse:
         at = parse_instant(request.GET.get("at", ""), field="at")
         image = playback.still_export(camera=camera, at=at, by=request.user)
     except (RangeError, playback.StillError) as exc:
-        return HttpResponse(str(exc), status=400 if isinstance(exc, RangeError) else 404,
-                            content_type="text/plain; charset=utf-8")
+        return _plain(exc, 400 if isinstance(exc, RangeError) else 404)
     local = timezone.localtime(at)
     response = HttpResponse(image, content_type="image/jpeg")
     response["Content-Disposition"] = (f'attachment; filename="{camera.public_id}-'
