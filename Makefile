@@ -50,6 +50,7 @@ $(STATIC_STAMP): $(VENV)/.installed static/vendor/.installed $(shell find static
 
 migrate: $(VENV)/.installed
 	$(MANAGE) migrate --noinput -v1
+	$(MANAGE) createcachetable
 
 seed: migrate
 	$(MANAGE) seed_birzai --demo-users

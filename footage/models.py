@@ -381,6 +381,12 @@ class ViewingSession(models.Model):
     # Footage actually on screen, as [[start, end], ...] in ISO 8601 UTC, merged (reported by the player).
     watched = models.JSONField(default=list, blank=True)
     events_written = models.PositiveIntegerField(default=0)
+    # Watching for a purpose instead of by a site right (e.g. "access_request:<uuid>": the DPO searching
+    # for a requester's footage). The purpose's owner (a higher app) decides at every request whether
+    # it still allows the viewing, and the footage reachable is confined to [scope_start, scope_end).
+    purpose = models.CharField(_("purpose"), max_length=100, blank=True, db_default="")
+    scope_start = models.DateTimeField(null=True, blank=True)
+    scope_end = models.DateTimeField(null=True, blank=True)
 
     objects = FootageQuerySet.as_manager()
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -73,13 +73,28 @@ class PlaybackRefused(Exception):
 
 # --- sessions -------------------------------------------------------------------------------------
 
-def session_open(*, user: Any, camera: Camera, mode: str, ip: str | None = None,
-                 user_agent: str = "") -> ViewingSession:
-    """Start watching ``camera``; the caller has checked the mode's right through ``restrict()``."""
+# Purposes for which a higher app lets someone watch without the site right, and the check it
+# makes at every request (``purpose_register``; access_requests registers "access_request").
+PURPOSES: dict[str, Callable[[Any, ViewingSession], bool]] = {}
+
+
+def purpose_register(name: str, check: Callable[[Any, ViewingSession], bool]) -> None:
+    """Let ``check(user, session)`` decide whether a session opened for ``name:<id>`` may still be used."""
+    PURPOSES[name] = check
+
+
+def session_open(*, user: Any, camera: Camera, mode: str, ip: str | None = None, user_agent: str = "",
+                 purpose: str = "", scope: TimeRange | None = None) -> ViewingSession:
+    """Start watching ``camera``. The caller has checked the mode's right through ``restrict()`` or,
+    for a ``purpose`` session, through the purpose's own check (which is repeated at every request)."""
+    if purpose and purpose.partition(":")[0] not in PURPOSES:
+        raise ValueError(f"No check registered for the viewing purpose {purpose!r}")
     now = timezone.now()
     return ViewingSession.objects.create(user=user, camera=camera, mode=ViewingMode(mode), ip=ip or None,
                                          user_agent=user_agent[:300], opened_at=now, last_seen_at=now,
-                                         chunk_started_at=now)
+                                         chunk_started_at=now, purpose=purpose,
+                                         scope_start=scope.start if scope else None,
+                                         scope_end=scope.end if scope else None)
 
 
 def page_session(*, request: Any, camera: Camera, config: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -138,10 +153,23 @@ def session_for_request(*, token: str, user: Any, action: str | None = None,
         raise PlaybackRefused(not_found)
     if _expired(session, now):
         raise PlaybackRefused(_("This playback link has expired. Reload the page to keep watching."), status=410)
+    if session.purpose:
+        check = PURPOSES.get(session.purpose.partition(":")[0])
+        if check is None or action not in (None, "playback") or not check(user, session):
+            raise PlaybackRefused(not_found)
+        return session
     needed = action or MODE_ACTION[ViewingMode(session.mode)]
     if not Camera.objects.restrict(user, needed).filter(pk=session.camera_id).exists():
         raise PlaybackRefused(not_found)
     return session
+
+
+def session_scope(session: ViewingSession, window: TimeRange) -> TimeRange | None:
+    """``window`` confined to what the session may reach (None when nothing of it)."""
+    if session.scope_start is None or session.scope_end is None:
+        return window
+    start, end = max(window.start, session.scope_start), min(window.end, session.scope_end)
+    return TimeRange(start, end) if end > start else None
 
 
 def session_touch(session: ViewingSession, *, now: datetime | None = None, segment: Segment | None = None,
@@ -287,6 +315,7 @@ def viewing_details(session: ViewingSession, *, until: datetime) -> dict[str, An
         "watched_seconds": round(seconds, 1),
         "segments": session.segments_served, "bytes": session.bytes_served,
         "thumbnails": session.thumbnails_served, "user_agent": session.user_agent,
+        **({"purpose": session.purpose} if session.purpose else {}),
     }
 
 
@@ -330,8 +359,9 @@ def _target(entries: list[_Entry]) -> int:
 
 def playlist_recorded(session: ViewingSession, window: TimeRange) -> str:
     """A VOD playlist of the session's camera for ``window`` (one query)."""
-    entries = _entries(_segments(session.camera_id).overlapping(window.start, window.end)
-                       .order_by("start"))
+    scoped = session_scope(session, window)
+    entries = [] if scoped is None else _entries(
+        _segments(session.camera_id).overlapping(scoped.start, scoped.end).order_by("start"))
     head = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{_target(entries)}",
             "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-INDEPENDENT-SEGMENTS"]
     return "\n".join([*head, *_lines(entries), "#EXT-X-ENDLIST", ""])
@@ -370,7 +400,7 @@ def segment_for_session(session: ViewingSession, segment_id: int, *, user: Any) 
     """A stored segment of the session's camera; a near-live session reaches older footage only
     with the playback right too."""
     segment = Segment.objects.filter(pk=segment_id, camera_id=session.camera_id, state=SegmentState.STORED).first()
-    if segment is None:
+    if segment is None or session_scope(session, TimeRange(segment.start, segment.end)) is None:
         raise PlaybackRefused(_("No such segment in this camera's footage."))
     if session.mode == ViewingMode.LIVE and segment.start < live_origin(session):
         if not Camera.objects.restrict(user, "playback").filter(pk=session.camera_id).exists():

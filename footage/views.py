@@ -25,7 +25,7 @@ from cameras import selectors as camera_selectors
 from footage import playback, selectors, services
 from footage.forms import HoldForm, HoldReleaseForm, ViewingFilterForm
 from footage.models import Segment, SegmentState
-from safecam.timeranges import RangeError, parse_instant, parse_range
+from safecam.timeranges import RangeError, TimeRange, parse_instant, parse_range
 
 
 @login_required
@@ -176,7 +176,7 @@ def play_thumbnail(request: HttpRequest, token: str, segment_id: int) -> HttpRes
         return _refused(exc)
     segment = Segment.objects.filter(pk=segment_id, camera_id=session.camera_id, thumbnail=True,
                                      state=SegmentState.STORED).only("pk", "storage_name", "start", "end").first()
-    if segment is None:
+    if segment is None or playback.session_scope(session, TimeRange(segment.start, segment.end)) is None:
         return _plain(_("No preview picture here."), 404)
     try:
         with services.footage_storage().open(thumbnail_name(segment.storage_name), "rb") as handle:

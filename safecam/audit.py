@@ -52,6 +52,22 @@ class AuditAction(models.TextChoices):
     FOOTAGE_VIEWED = "footage.viewed", "Footage viewed"
     STILL_EXPORTED = "footage.still_exported", "Still frame downloaded"
     INCIDENT_MARKED = "incident.marked", "Incident marked"
+    REQUEST_RECEIVED = "request.received", "Request registered"
+    REQUEST_CHANGED = "request.changed", "Request details changed"
+    REQUEST_MOVED = "request.moved", "Request moved to another state"
+    REQUEST_EXTENDED = "request.extended", "Request deadline extended"
+    REQUEST_FOOTAGE_ADDED = "request.footage_added", "Footage attached to a request"
+    REQUEST_FOOTAGE_REMOVED = "request.footage_removed", "Footage detached from a request"
+    EXPORT_REQUESTED = "export.requested", "Export asked for"
+    EXPORT_READY = "export.ready", "Export ready for review"
+    EXPORT_FAILED = "export.failed", "Export failed"
+    EXPORT_PREVIEWED = "export.previewed", "Redacted footage previewed"
+    EXPORT_APPROVED = "export.approved", "Export approved for release"
+    EXPORT_PACKAGED = "export.packaged", "Evidential package built"
+    DELIVERY_CREATED = "delivery.created", "Download link created"
+    DELIVERY_DOWNLOADED = "delivery.downloaded", "Package downloaded"
+    DELIVERY_REFUSED = "delivery.refused", "Download refused (expired, used up or revoked)"
+    DELIVERY_REVOKED = "delivery.revoked", "Download link revoked"
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,11 @@ ROLE_GROUPS: dict[str, list[str]] = {
     # Every camera: registry, live, recorded, export, holds.
     PUBLIC_ORDER_OFFICER: [
         "cameras.view_site", "cameras.view_live", "cameras.view_recorded",
-        "cameras.export_footage", "cameras.place_hold",
+        "cameras.export_footage", "cameras.place_hold", "access_requests.file_disclosure",
     ],
     # The registry (purposes, legal bases, signs) and the audit trail; footage only through a request.
-    DATA_PROTECTION_OFFICER: ["cameras.view_site", "cameras.place_hold", "safecam.view_auditevent"],
+    DATA_PROTECTION_OFFICER: ["cameras.view_site", "cameras.place_hold", "safecam.view_auditevent",
+                              "access_requests.handle_request"],
     # Statistics and funder reports only: no camera, no footage, no personal data.
     PROJECT_COORDINATOR: [],
 }

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "safecam",
     "cameras",
     "footage",
+    "access_requests",
 ]
 
 MIDDLEWARE = [
@@ -188,7 +189,21 @@ SAFECAM_SIGNED_URL_SECONDS = config.env_int("SAFECAM_SIGNED_URL_SECONDS", 60, mi
 # A preview picture for the timeline every this many seconds of footage per camera.
 SAFECAM_THUMBNAIL_SECONDS = config.env_int("SAFECAM_THUMBNAIL_SECONDS", 60, minimum=10)
 
+# GDPR requests (access_requests). Holds on a request's footage end this many days after it closes
+# (time for a complaint to the State Data Protection Inspectorate to be raised before the footage goes).
+SAFECAM_REQUEST_HOLD_DAYS = config.env_int("SAFECAM_REQUEST_HOLD_DAYS", 30, minimum=0)
+# The DPO's search reaches this far around the requester's time window.
+SAFECAM_REQUEST_SEARCH_MARGIN_HOURS = config.env_int("SAFECAM_REQUEST_SEARCH_MARGIN_HOURS", 2, minimum=0)
+# Download links: valid this many days, for this many downloads, unless the DPO chooses otherwise.
+SAFECAM_DELIVERY_DAYS = config.env_int("SAFECAM_DELIVERY_DAYS", 14, minimum=1, maximum=90)
+SAFECAM_DELIVERY_DOWNLOADS = config.env_int("SAFECAM_DELIVERY_DOWNLOADS", 3, minimum=1, maximum=20)
+# Longest footage range one export may cover (a longer one is several exports).
+SAFECAM_EXPORT_MAX_MINUTES = config.env_int("SAFECAM_EXPORT_MAX_MINUTES", 120, minimum=1)
+# The public request form: submissions per address per hour (django-ratelimit syntax).
+SAFECAM_PUBLIC_FORM_RATE = config.env_str("SAFECAM_PUBLIC_FORM_RATE", "5/h")
+
 CELERY_BEAT_SCHEDULE: dict = {
+    "resume-exports": {"task": "access_requests.tasks.exports_resume", "schedule": 120.0},
     "close-viewing-sessions": {"task": "footage.tasks.viewing_sessions_close", "schedule": 60.0},
     "make-thumbnails": {"task": "footage.tasks.thumbnails_make", "schedule": 60.0},
     "verify-audit-trail": {"task": "safecam.tasks.audit_trail_verify", "schedule": 6 * 3600.0},
@@ -223,6 +238,20 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = config.env_int("SAFECAM_SESSION_HOURS", 10, minimum=1) * 3600
+
+# Counters shared by every process: the public form's rate limit. Redis when the broker is Redis,
+# else a database table (`make migrate` creates it), so the limit holds across gunicorn workers.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CELERY_BROKER_URL,
+         "KEY_PREFIX": "safecam-ratelimit"}
+        if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "safecam_ratelimit"}
+    ),
+}
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_VIEW = "access_requests.public.throttled"
 
 EMAIL_BACKEND = config.env_str("SAFECAM_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = config.env_str("SAFECAM_FROM_EMAIL", "safecam@birzai.lt")

@@ -10,6 +10,7 @@ api_patterns = [
     path("", include("safecam.api")),
     path("", include("cameras.api")),
     path("", include("footage.api")),
+    path("", include("access_requests.api")),
 ]
 
 urlpatterns = [
@@ -24,6 +25,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_patterns, "api"), namespace="api")),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("access_requests.urls")),
     path("", include("footage.urls")),
     path("", include("cameras.urls")),
 ]

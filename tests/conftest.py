@@ -33,6 +33,10 @@ def _test_settings(settings: Any) -> None:
                          "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     # A real hasher costs ~0.3 s per user; the suite makes hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Rate-limit counters per test process (cleared per test): the other xdist process, sharing
+    # Redis and 127.0.0.1, must not use up a test's allowance. Production shares them (settings).
+    settings.CACHES = {**settings.CACHES, "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                                        "LOCATION": "ratelimit"}}
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -64,9 +68,13 @@ def _audit_chain_head(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache() -> None:
-    # The token endpoint's throttle counts attempts in the cache; each test starts from zero.
+def _empty_cache(_test_settings: None) -> None:
+    # The token endpoint's throttle and the public form's rate limit count attempts in caches;
+    # each test starts from zero.
+    from django.core.cache import caches
+
     cache.clear()
+    caches["ratelimit"].clear()
 
 
 # --- the registry --------------------------------------------------------------------------------

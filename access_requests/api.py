@@ -1,0 +1,3 @@
+"""REST API for requests and exports (filled in below)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the module's own change."""
+
+urlpatterns: list = []
