@@ -32,6 +32,10 @@ class DueRow:
         return self.days_left < 0
 
     @property
+    def days_overdue(self) -> int:
+        return -self.days_left
+
+    @property
     def due_this_week(self) -> bool:
         return 0 <= self.days_left <= 7
 
@@ -87,6 +91,7 @@ def footage_present(request: AccessRequest) -> dict[int, float]:
 
 def request_page(request: AccessRequest) -> dict[str, Any]:
     """Everything a request's page shows, in a fixed number of queries."""
+    from safecam.audit import AuditAction
     from safecam.models import AuditEvent
 
     found = list(RequestFootage.objects.filter(request=request).select_related("camera", "camera__site", "hold"))
@@ -98,5 +103,8 @@ def request_page(request: AccessRequest) -> dict[str, Any]:
         | Q(target_type="access_requests.delivery",
             target_id__in=[str(d.public_id) for e in exports for d in e.deliveries.all()])
     ).order_by("-seq")[:200])
+    labels = dict(AuditAction.choices)
+    for event in events:
+        event.label = labels.get(event.action, event.action)
     return {"found": found, "exports": exports, "events": events, "retention": retention_proof(request),
             "scope": search_scope(request), "today": local_today(), "now": timezone.now()}

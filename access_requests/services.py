@@ -179,7 +179,9 @@ def request_move(*, request: AccessRequest, to: str, by: Any, note: str = "", id
                  identity_notes: str = "", refusal_reasons: str = "", delivery_method: str = "",
                  delivered_on: date | None = None, outcome: str = "") -> AccessRequest:
     """Move a request to state ``to``, checking the workflow and what the new state needs."""
-    request = AccessRequest.objects.select_for_update().get(pk=request.pk)
+    # Lock the row, then bring the caller's instance up to date (it may have been read before a move).
+    AccessRequest.objects.select_for_update().filter(pk=request.pk).values_list("pk", flat=True).get()
+    request.refresh_from_db()
     try:
         workflow.transition_check(request.state, to)
     except workflow.TransitionRefused as refused:
@@ -306,6 +308,7 @@ def export_create(*, found: RequestFootage, by: Any, redaction: dict[str, Any] |
     from access_requests.redaction import RedactionError, redaction_validate
 
     request = found.request
+    request.refresh_from_db()
     if not request.is_open:
         raise ValidationError(_("The request is closed; nothing more can be exported for it."))
     start, end = start or found.start, end or found.end
@@ -339,7 +342,8 @@ def export_approve(*, export: Export, by: Any) -> Export:
     if not export.request.is_open:
         raise ValidationError(_("The request is closed; nothing more can be released for it."))
     updated = Export.objects.filter(pk=export.pk, status=ExportStatus.READY).update(
-        status=ExportStatus.PACKAGING, approved_by=by, approved_at=timezone.now(), progress=0.0, stage="package")
+        status=ExportStatus.PACKAGING, approved_by=by, approved_at=timezone.now(), progress=0.0, stage="package",
+        heartbeat_at=None, attempts=0)
     if not updated:
         raise ValidationError(_("Someone else approved this export a moment ago."))
     export.refresh_from_db()

@@ -293,5 +293,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": config.env_str("SAFECAM_LOG_LEVEL", "INFO")},
     # Django's default config gives "django" handlers of its own (a DEBUG console, mail to ADMINS) that do
     # not redact; drop them so Django's records, like every other, go through the redacting console.
-    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True},
+                # WeasyPrint logs every layout step at INFO; its warnings (missing fonts, bad CSS) matter.
+                "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }

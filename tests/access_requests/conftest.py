@@ -30,3 +30,13 @@ def request_make(*, by: Any = None, kind: str = RequestKind.ACCESS, camera: Any 
 @pytest.fixture
 def access_request(dpo: Any, vabalninkas_camera: Any) -> AccessRequest:
     return request_make(by=dpo, camera=vabalninkas_camera)
+
+
+@pytest.fixture
+def footage_storage_dir(settings: Any, tmp_path: Any) -> Any:
+    """Footage and exports in a private folder per test (the real FileSystemStorage)."""
+    folder = tmp_path / "storage"
+    settings.STORAGES = {**settings.STORAGES, "footage": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(folder)}}}
+    settings.DATA_DIR = tmp_path / "data"
+    return folder

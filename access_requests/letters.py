@@ -1,0 +1,32 @@
+"""The cover letter of an evidential package (WeasyPrint, Lithuanian and English).
+
+The letter is what a person reads first: who sends what to whom and why, which footage, what was
+hidden, who prepared and approved it, and the SHA-256 of each enclosed file with the command that
+checks it. Text stays text in the PDF (searchable, copyable); DejaVu fonts carry ą č ę ė į š ų ū ž.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from access_requests.models import Export
+from cameras.models import Controller
+from safecam.timeranges import local_zone
+
+
+def cover_letter_pdf(*, export: Export, manifest: dict[str, Any], language: str) -> bytes:
+    from weasyprint import HTML
+
+    zone = local_zone()
+    with translation.override(language), timezone.override(zone):
+        html = render_to_string("access_requests/pdf/cover_letter.html", {
+            "export": export, "request": export.request, "manifest": manifest,
+            "controller": Controller.objects.first(), "language": language,
+            "start": timezone.localtime(export.start, zone), "end": timezone.localtime(export.end, zone),
+            "regions": len(export.redaction.get("regions", [])), "mode": export.redaction.get("mode"),
+            "files": manifest["files"], "now": timezone.localtime(timezone.now(), zone),
+        })
+    return HTML(string=html).write_pdf()
