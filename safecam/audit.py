@@ -68,6 +68,7 @@ class AuditAction(models.TextChoices):
     DELIVERY_DOWNLOADED = "delivery.downloaded", "Package downloaded"
     DELIVERY_REFUSED = "delivery.refused", "Download refused (expired, used up or revoked)"
     DELIVERY_REVOKED = "delivery.revoked", "Download link revoked"
+    REGISTER_EXPORTED = "register.exported", "Register downloaded (CSV)"
 
 
 @dataclass(frozen=True)
