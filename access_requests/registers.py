@@ -31,11 +31,10 @@ from django.utils.translation import gettext as _
 from access_requests.models import (CLOSED_STATES, AccessRequest, Delivery, DeliveryMethod, Export, RequestFootage,
                                     RequestKind, RequestState)
 from cameras.models import Camera, Controller, Site
-from safecam.audit import audit_record
+from safecam.audit import AuditAction, audit_record
 from safecam.timeranges import local_day, local_today
 
-# The lead adds this to safecam.audit.AuditAction (REGISTER_EXPORTED); until then, the string.
-REGISTER_EXPORTED = "register.exported"
+REGISTER_EXPORTED = AuditAction.REGISTER_EXPORTED
 
 # The recipient-kind filter's value for footage released to the data subjects themselves.
 SUBJECT = "subject"
