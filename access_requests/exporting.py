@@ -110,11 +110,14 @@ class _Progress:
         return lambda value: self(low + (high - low) * value)
 
 
-def _fetch(name: str, target: Path, *, expect_sha256: str | None = None) -> tuple[str, int]:
+def _fetch(name: str, target: Path, *, expect_sha256: str | None = None, also: Any = None) -> tuple[str, int]:
+    """Copy a stored file to local disk, hashing it on the way (and feeding ``also``, a running hash)."""
     digest, size = hashlib.sha256(), 0
     with _storage().open(name, "rb") as source, open(target, "wb") as out:
         while chunk := source.read(CHUNK):
             digest.update(chunk)
+            if also is not None:
+                also.update(chunk)
             out.write(chunk)
             size += len(chunk)
     if expect_sha256 and digest.hexdigest() != expect_sha256:
@@ -161,6 +164,35 @@ def export_render(export_id: int) -> str:
     return "ready"
 
 
+def master_build(export: Export, segments: list[Segment], folder: Path, *,
+                 progress: Callable[[float], None] | None = None) -> tuple[Path, list[dict[str, Any]], str, int]:
+    """The master copy in ``folder``: each stored segment fetched and re-hashed against the index,
+    then the files concatenated byte for byte. Returns the file, the manifest's segment list, and
+    the master's SHA-256 and size (hashed while fetching: the master is those bytes in order)."""
+    from access_requests import redaction
+
+    stem = f"{export.camera.name}_{timezone.localtime(export.start, local_zone()):%Y%m%d-%H%M%S}"
+    stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in stem)
+    files, listed, offset, whole = [], [], 0, hashlib.sha256()
+    for number, segment in enumerate(segments):
+        path = folder / f"{number:05d}.ts"
+        _sha, size = _fetch(segment.storage_name, path, expect_sha256=segment.sha256, also=whole)
+        files.append(path)
+        listed.append({"sequence": number, "segment": segment.pk, "run": str(segment.run.public_id),
+                       "start": segment.start.isoformat(), "end": segment.end.isoformat(),
+                       "sha256": segment.sha256, "size": size, "offset": offset,
+                       "recorder": segment.run.recorder, "clock_skew_seconds": segment.run.clock_skew})
+        offset += size
+        if progress:
+            progress((number + 1) / len(segments))
+    master = folder / f"{stem}.ts"
+    if redaction.master_concat(segments=files, out=master) != offset:
+        raise ExportError("The master copy is not as long as its segments; the local disk may be full.")
+    for path in files:
+        path.unlink()
+    return master, listed, whole.hexdigest(), offset
+
+
 def _render(export: Export) -> None:
     from access_requests import redaction
 
@@ -171,35 +203,14 @@ def _render(export: Export) -> None:
         raise ExportError("No recorded footage of this camera is stored for the range any more "
                           "(see the retention records on the request).")
     gaps = [(a.end, b.start) for a, b in zip(segments, segments[1:]) if (b.start - a.end).total_seconds() > 1]
-    stem = f"{export.camera.name}_{timezone.localtime(export.start, local_zone()):%Y%m%d-%H%M%S}"
-    stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in stem)
     with _workdir(export) as folder:
         started = time.monotonic()
-        fetch = progress.part(0.0, 0.2, "fetch")
-        files, listed, offset = [], [], 0
-        for number, segment in enumerate(segments):
-            path = folder / f"{number:05d}.ts"
-            _sha, size = _fetch(segment.storage_name, path, expect_sha256=segment.sha256)
-            files.append(path)
-            listed.append({"sequence": number, "segment": segment.pk, "run": str(segment.run.public_id),
-                           "start": segment.start.isoformat(), "end": segment.end.isoformat(),
-                           "sha256": segment.sha256, "size": size, "offset": offset,
-                           "recorder": segment.run.recorder, "clock_skew_seconds": segment.run.clock_skew})
-            offset += size
-            fetch((number + 1) / len(segments))
-        timings["fetch"] = time.monotonic() - started
-
-        started = time.monotonic()
-        progress(0.2, "master", force=True)
-        master = folder / f"{stem}.ts"
-        redaction.master_concat(segments=files, out=master)
-        for path in files:
-            path.unlink()
-        master_sha, master_size = packages.sha256_file(master)
+        master, listed, master_sha, master_size = master_build(export, segments, folder,
+                                                               progress=progress.part(0.0, 0.2, "fetch"))
         timings["master"] = time.monotonic() - started
 
         started = time.monotonic()
-        redacted = folder / f"{stem}.mp4"
+        redacted = master.with_suffix(".mp4")
         clip_offset = max(0.0, (export.start - segments[0].start).total_seconds())
         duration = (min(export.end, segments[-1].end) - max(export.start, segments[0].start)).total_seconds()
         rendered = redaction.redacted_render(master=master, out=redacted, offset=clip_offset, duration=duration,
@@ -213,6 +224,7 @@ def _render(export: Export) -> None:
         progress(0.95, "upload", force=True)
         base = f"exports/{export.public_id}"
         master_name = _upload(master, f"{base}/{master.name}")
+        timings["upload_master"] = time.monotonic() - started
         redacted_name = _upload(redacted, f"{base}/{redacted.name}")
         timings["upload"] = time.monotonic() - started
 

@@ -282,6 +282,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set used in several places (a request's state, and the state a move asks for).
+    "ENUM_NAME_OVERRIDES": {"RequestStateEnum": "access_requests.models.RequestState",
+                            "RequestKindEnum": "access_requests.models.RequestKind",
+                            "ExportStatusEnum": "access_requests.models.ExportStatus"},
 }
 
 LOGGING = {
