@@ -43,7 +43,7 @@ def local_instant(day: date, at: time) -> datetime:
 
 class PublicRequestForm(forms.Form):
     kind = forms.ChoiceField(label=_("What do you ask for?"), choices=PUBLIC_KINDS, initial=RequestKind.ACCESS,
-                             widget=forms.RadioSelect)
+                             widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
     requester_name = forms.CharField(label=_("Your name and surname"), max_length=200,
                                      widget=forms.TextInput(attrs={"autocomplete": "name"}))
     requester_email = forms.EmailField(label=_("Email"), max_length=254, required=False,

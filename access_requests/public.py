@@ -11,6 +11,7 @@ so an oversized body is refused without being read.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -76,6 +77,7 @@ def _answer_throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     """Turn django-ratelimit's refusal into the 429 page without its middleware (which would
     apply to every view of the site)."""
 
+    @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
@@ -113,8 +115,9 @@ def _request_form(request: HttpRequest) -> HttpResponse:
                 channel=Channel.WEB, by=None, submitted_from=services.submitter_key(request_context.get().ip),
                 **form.request_fields())
         except ValidationError as error:
-            for key, messages in error.message_dict.items():
-                field = SERVICE_FIELDS.get(key)
+            errors = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+            for key, messages in errors.items():
+                field = SERVICE_FIELDS.get(key) if key else None
                 form.add_error(field if field in form.fields else None, messages)
         else:
             token = _sent_token(registered.reference, registered.due_on.isoformat())

@@ -94,7 +94,8 @@ def qr_svg(url: str) -> SafeString:
 SIGN_TEXTS: dict[str, tuple[Promise, str]] = {
     "title": (pgettext_lazy("information sign", "Video surveillance"), "Vykdomas vaizdo stebėjimas"),
     "controller": (_("Controller"), "Duomenų valdytojas"),
-    "controller_unknown": (_("Biržai district municipality administration"), "Biržų rajono savivaldybės administracija"),
+    "controller_unknown": (_("Biržai district municipality administration"),
+                           "Biržų rajono savivaldybės administracija"),
     "purposes": (_("Purpose"), "Tikslas"),
     "retention": (_("Footage is kept for %(period)s, then deleted."),
                   "Įrašai saugomi %(period)s, po to ištrinami."),
@@ -143,10 +144,14 @@ def sign_context(*, site: Site, notice_address: str, request_address: str) -> di
             "qr": qr_svg(notice_address)}
 
 
+def sign_html(*, site: Site, notice_address: str, request_address: str) -> str:
+    return render_to_string("access_requests/pdf/sign.html", sign_context(
+        site=site, notice_address=notice_address, request_address=request_address))
+
+
 def sign_pdf(*, site: Site, notice_address: str, request_address: str) -> bytes:
     """The printable A4 first-layer sign of ``site`` (Lithuanian with English below)."""
     from weasyprint import HTML
 
-    html = render_to_string("access_requests/pdf/sign.html", sign_context(
-        site=site, notice_address=notice_address, request_address=request_address))
-    return HTML(string=html).write_pdf()
+    return HTML(string=sign_html(site=site, notice_address=notice_address,
+                                 request_address=request_address)).write_pdf()
