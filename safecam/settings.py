@@ -251,7 +251,9 @@ CACHES = {
     ),
 }
 RATELIMIT_USE_CACHE = "ratelimit"
-RATELIMIT_VIEW = "access_requests.public.throttled"
+# The client's address as the audit trail sees it (X-Forwarded-For's last hop behind a proxy), so a
+# proxy does not make every visitor share one allowance.
+RATELIMIT_IP_META_KEY = "safecam.middleware.client_ip"
 
 EMAIL_BACKEND = config.env_str("SAFECAM_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = config.env_str("SAFECAM_FROM_EMAIL", "safecam@birzai.lt")

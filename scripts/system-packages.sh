@@ -3,10 +3,11 @@
 # Used by `make install`. Without root, it prints the command to run instead.
 set -euo pipefail
 # ffmpeg records and probes; GStreamer's RTSP server (with python3-gi) simulates cameras;
-# openssh-server is the real SFTP storage server of the tests.
+# openssh-server is the real SFTP storage server of the tests; poppler-utils (pdftotext) reads the PDFs
+# back in tests, as a person copying their text would.
 wanted=(gettext nodejs npm python3-venv ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-tools
         gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad
-        gstreamer1.0-x gstreamer1.0-rtsp openssh-server chromium fonts-dejavu-core)
+        gstreamer1.0-x gstreamer1.0-rtsp openssh-server chromium fonts-dejavu-core poppler-utils)
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
