@@ -312,8 +312,13 @@
       });
       hls.on(Hls.Events.FRAG_BUFFERED, function () { recoveries = 0; });
       hls.on(Hls.Events.ERROR, function (event, data) {
-        var code = data.response && data.response.code;
+        var code = data.response && data.response.code, details = data.details || "";
         if (code === 410) { self.sessionEnded(); return; }
+        if (details === "levelEmptyError" || (details === "manifestParsingError" &&
+            /no (EXTINF|fragments)|empty/i.test(String(data.reason || (data.error && data.error.message) || "")))) {
+          self.fail(self.s.noFootage);
+          return;
+        }
         if (!data.fatal) return;
         if (data.type === Hls.ErrorTypes.NETWORK_ERROR && (code === 403 || code === 404)) {
           self.fail(self.s.notAllowed);
@@ -885,7 +890,9 @@
         "aria-label": fmt(s.select, { name: name }) }));
       pick.appendChild(el("span", "sc-rx-swatch", { "aria-hidden": "true" }));
       pick.appendChild(el("strong", "sc-rx-name")).textContent = name;
-      pick.appendChild(el("span", "badge sc-rx-now ms-1", { "data-sc": "now" })).textContent = s.activeNow;
+      var now = pick.appendChild(el("span", "sc-rx-now ms-1", { "data-sc": "now", title: s.activeNow }));
+      now.appendChild(el("i", "bi bi-eye-fill", { "aria-hidden": "true" }));
+      now.appendChild(el("span", "visually-hidden")).textContent = s.activeNow;
       var from = self.clock.text(self.startMs + span.from * SECOND);
       var detail = span.to == null ? fmt(s.spanOpen, { from: from })
         : fmt(s.span, { from: from, to: self.clock.text(self.startMs + span.to * SECOND) });

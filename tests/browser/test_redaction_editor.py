@@ -172,3 +172,41 @@ def test_it_shows_the_servers_refusal_and_exports_the_mode_and_a_part(
     assert region["keyframes"] == [{"t": 0.0, "x": pytest.approx(0.1, abs=0.02), "y": pytest.approx(0.1, abs=0.02),
                                     "w": pytest.approx(0.2, abs=0.02), "h": pytest.approx(0.4, abs=0.02)}]
     assert page.errors == []
+
+
+def test_it_keys_by_keyboard_warns_before_leaving_and_keeps_the_regions_in_the_tab(
+        page_for: Any, dpo: Any, found: RequestFootage) -> None:
+    page = page_for(dpo)
+    page.goto(editor_url(found))
+    wait_for(page, "v => v.readyState >= 2", page.get_by_test_id("rx-video").element_handle())
+    page.get_by_test_id("rx-scrubber").fill("10")
+    settled(page)
+    drag(page, (0.5, 0.5), (0.6, 0.7))
+    region = page.get_by_test_id("rx-region")
+    assert region.count() == 1
+    # K keys the box where it is, two seconds on; Alt+arrows move it there; Delete takes the keyframe
+    # off again and Ctrl+Z brings it back.
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")
+    settled(page)
+    page.keyboard.press("k")
+    assert region.get_attribute("data-keyframes") == "2"
+    for _ in range(5):
+        page.keyboard.press("Alt+ArrowRight")
+    page.keyboard.press("Delete")
+    assert region.get_attribute("data-keyframes") == "1"
+    page.keyboard.press("Control+z")
+    assert region.get_attribute("data-keyframes") == "2"
+    spec = page.evaluate("() => SafeCam.Redaction.specOf(SafeCam.Redaction.editor.model)")
+    second = spec["regions"][0]["keyframes"][1]
+    assert abs(second["t"] - 12) < 0.3 and abs(second["x"] - 0.55) < 0.005 and abs(second["y"] - 0.5) < 0.005
+
+    # Leaving with regions not exported asks first; back on the page, they are restored from this tab.
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.accept()))
+    page.reload()
+    assert dialogs == ["beforeunload"]
+    wait_for(page, "v => v.readyState >= 2", page.get_by_test_id("rx-video").element_handle())
+    assert page.get_by_test_id("rx-region").get_attribute("data-keyframes") == "2"
+    assert page.locator("[data-sc=notice]").is_visible()
+    assert page.errors == []
