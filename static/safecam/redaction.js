@@ -592,8 +592,14 @@
   Editor.prototype.restoreDraft = function () {
     var saved = null;
     try { saved = JSON.parse(global.sessionStorage.getItem(this.draftKey) || "null"); } catch (e) { saved = null; }
-    if (!saved || !saved.model || !Array.isArray(saved.model.regions)) return;
-    this.model = saved.model;
+    var model = saved && saved.model, number = function (v) { return typeof v === "number" && isFinite(v); };
+    var sound = model && (model.mode === "regions" || model.mode === "all_except") && number(model.next) &&
+      Array.isArray(model.regions) && model.regions.every(function (r) {
+        return r && number(r.id) && Array.isArray(r.keyframes) && r.keyframes.length > 0 &&
+          r.keyframes.every(function (k) { return k && number(k.t) && number(k.x) && number(k.y) && number(k.w) && number(k.h); });
+      });
+    if (!sound) return;
+    this.model = model;
     this.dirty = this.model.regions.length > 0 || this.model.mode !== "regions";
     if (this.dirty) this.notice(this.s.restored);
   };
