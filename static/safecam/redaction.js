@@ -32,6 +32,7 @@
   // dates, config.start) never leave the frame a keyframe was set on outside the region's span.
   var EDGE = 0.003;
   var SEEK_INTO = 0.002;   // a seek lands this far into the frame wanted, so that frame is the one shown
+  var FRAME_WAIT = 150;    // ms after a seek within which the frame it shows is expected on screen
   var MIN_SIZE = 0.01;     // the smallest side of a box, as a fraction of the frame
   var MIN_DRAW_PX = 6;     // a shorter drag is a click, not a box
   var NUDGE = 0.01;        // Alt+arrow moves the selected box by this fraction of the frame
@@ -236,7 +237,8 @@
     this.t = 0;
     this.shownT = null;
     this.started = false;
-    this.frameTime = null;      // media time of the frame last put on screen (requestVideoFrameCallback)
+    this.frame = null;          // the frame last put on screen: {media: its time, at: the playhead then}
+    this.seekedAt = 0;          // performance.now() of the last completed seek
     this.scrubbing = false;
     this.part = { on: false, from: 0, to: this.duration };
     this.expired = false;
@@ -284,7 +286,7 @@
     });
     if (video.requestVideoFrameCallback) {
       var onFrame = function (now, meta) {
-        self.frameTime = meta.mediaTime;
+        self.frame = { media: meta.mediaTime, at: video.currentTime };
         if (video.paused && !self.drag) self.redraw();
         video.requestVideoFrameCallback(onFrame);
       };
@@ -297,7 +299,12 @@
     video.addEventListener("play", function () { self.playButton(); });
     video.addEventListener("waiting", function () { if (!self.expired) self.state("", true); });
     video.addEventListener("playing", function () { if (!self.expired) self.state(null); });
-    video.addEventListener("seeked", function () { if (!self.expired && video.readyState >= 2) self.state(null); self.redraw(); });
+    video.addEventListener("seeked", function () {
+      self.seekedAt = global.performance.now();
+      if (!self.expired && video.readyState >= 2) self.state(null);
+      self.redraw();
+      setTimeout(function () { if (video.paused && !self.drag) self.redraw(); }, FRAME_WAIT + 20);
+    });
     if (Hls && Hls.isSupported()) {
       var hls = new Hls({ autoStartLoad: false, startFragPrefetch: true, testBandwidth: false, enableWorker: true,
                           maxBufferLength: 20, maxMaxBufferLength: 60, backBufferLength: 120, maxBufferHole: 0.5,
@@ -405,12 +412,20 @@
     return (wall - this.startMs) / SECOND;
   };
 
-  /** Media time of what is on screen: when paused, the frame shown (if it is the one at the playhead:
-   *  at most a second before it, CCTV's slowest frame rate); else the playhead. */
+  /** The frame shown, if it is the one at the playhead (at most a second before it: CCTV's slowest rate). */
+  Editor.prototype.frameShown = function () {
+    var v = this.video, frame = this.frame;
+    return frame && frame.media <= v.currentTime + 0.001 && v.currentTime - frame.media < 1 ? frame : null;
+  };
+
+  /** Media time of what is on screen: when paused, the frame shown; else the playhead. After a seek
+   *  the frame on screen is the one put there for that seek, or, when none came within FRAME_WAIT, the
+   *  one that was there (the seek stayed within it). */
   Editor.prototype.position = function () {
-    var v = this.video, frame = this.frameTime;
-    if (v.paused && !v.seeking && frame != null && frame <= v.currentTime + 0.001 && v.currentTime - frame < 1) {
-      return frame;
+    var v = this.video, frame = this.frameShown();
+    if (v.paused && !v.seeking && frame &&
+        (frame.at === v.currentTime || global.performance.now() - this.seekedAt > FRAME_WAIT)) {
+      return frame.media;
     }
     return v.currentTime;
   };
@@ -439,7 +454,13 @@
   };
 
   Editor.prototype.pause = function () {
-    if (!this.video.paused) this.video.pause();
+    var v = this.video;
+    if (!v.paused) {
+      v.pause();
+      // Stop on the frame on screen, not somewhere inside its duration (a box drawn now is keyed on it).
+      var frame = this.frameShown();
+      if (frame) v.currentTime = frame.media + SEEK_INTO;
+    }
     this.t = this.now();
   };
 

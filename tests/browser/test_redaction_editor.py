@@ -76,6 +76,8 @@ def test_it_draws_keys_previews_and_exports_a_region(page_for: Any, dpo: Any, fo
     settled(page)
     t1 = clip_time(page)
     assert 1.5 < t1 < 10
+    # Paused on a frame, not inside one: the test footage has a frame every 0.2 s from the range's start.
+    assert abs(t1 * 5 - round(t1 * 5)) < 0.02
 
     # A box dragged on the picture is a region with a keyframe at the moment on screen.
     drag(page, (DRAWN["x"], DRAWN["y"]), (DRAWN["x"] + DRAWN["w"], DRAWN["y"] + DRAWN["h"]))
