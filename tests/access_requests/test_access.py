@@ -131,7 +131,7 @@ def test_the_api_answers_bad_input_with_messages(dpo: Any, api_client_for: Any, 
     client = api_client_for(dpo)
     access = case["access"]
     illegal = client.post(f"/api/v1/access-requests/{access.public_id}/move/", {"to": "disclosed"}, format="json")
-    assert illegal.status_code == 400 and "cannot move" in str(illegal.json())
+    assert illegal.status_code == 400 and "Galimi kiti etapai" in str(illegal.json()["errors"]["to"])
     unknown = client.post(f"/api/v1/access-requests/{access.public_id}/move/", {"to": "lost"}, format="json")
     assert unknown.status_code == 400
     reversed_ = client.post(f"/api/v1/access-requests/{access.public_id}/footage/",
@@ -285,3 +285,16 @@ def test_request_viewing_is_audited_with_its_purpose(recorded: dict[str, Any], d
     sessions_close_idle(now=timezone.now() + timedelta(hours=1))
     event = AuditEvent.objects.get(action="footage.viewed")
     assert event.actor == dpo and event.details["purpose"] == f"access_request:{request.public_id}"
+
+
+@pytest.mark.parametrize("name", ["dpo", "public_order", "spec_vabalninkas", "coordinator"])
+def test_the_overview_shows_open_requests_to_the_dpo(name: str, persona: Any, client_for: Any,
+                                                     case: dict[str, Any]) -> None:
+    from access_requests.models import AccessRequest as Request
+
+    Request.objects.filter(pk=case["access"].pk).update(due_on=timezone.localdate() - timedelta(days=2))
+    page = client_for(persona(name)).get("/").content.decode()
+    if name == "dpo":
+        assert 'data-testid="requests-due"' in page and case["access"].reference in page
+    else:
+        assert 'data-testid="requests-due"' not in page
