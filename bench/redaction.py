@@ -18,6 +18,16 @@ burst of CPU on a shared machine hurts both sides alike; CPU seconds (user+sys o
 children) are printed beside the wall time. ``--tuning`` adds the variants tried for the goal.
 
 Goal (issue): a redacted 720p export at 4x real time or better on 2 cores.
+
+Measured on the 2-core development machine (60 s, best of 3, veryfast): floor 7.8 s (7.7x, 14.8 CPU-s);
+two moving blurs + watermark 10.2 s (5.9x, 18.4 CPU-s); all_except 10.2 s (5.9x); watermark only 8.3 s;
+two black boxes 9.3 s; with superfast 8.5 s (7.1x) against a 5.9 s floor. master_concat 21 ms for
+15.8 MB against 103 ms for ffmpeg's concat demuxer. A preview JPEG takes about 0.2 s. Tried on the way:
+the whole-frame blur of all_except as a full-size boxblur (one core, ~8 ms a frame) ran at 2.9x, so it
+is now done on a picture averaged down about 9x and scaled back up; the same trick for the boxes made
+the regions export slower (scale has no ``enable``: every box paid for two scalings on every frame).
+On a shared machine the wall times swing widely (a neighbour's tests took the floor to 2x); the CPU
+seconds stay put.
 """
 
 from __future__ import annotations
