@@ -69,6 +69,9 @@ class MoveForm(forms.Form):
     def __init__(self, *args: Any, state: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["to"].choices = [(s, RequestState(s).label) for s in allowed(state)]
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "form-select" if isinstance(field.widget, forms.Select)
+                                          else "form-control")
 
 
 class ExtendForm(forms.Form):

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from access_requests.models import AccessRequest, Export, RequestFootage
+from access_requests.models import AccessRequest, Export, RequestFootage, RequestState
 from cameras.models import Camera
 from footage.models import RetentionRecord, Segment, SegmentState
 from safecam.timeranges import TimeRange, local_today
@@ -103,8 +103,11 @@ def request_page(request: AccessRequest) -> dict[str, Any]:
         | Q(target_type="access_requests.delivery",
             target_id__in=[str(d.public_id) for e in exports for d in e.deliveries.all()])
     ).order_by("-seq")[:200])
-    labels = dict(AuditAction.choices)
+    labels, states = dict(AuditAction.choices), dict(RequestState.choices)
     for event in events:
         event.label = labels.get(event.action, event.action)
+        if event.details.get("to"):
+            event.move = (states.get(event.details.get("from"), event.details.get("from")),
+                          states.get(event.details["to"], event.details["to"]))
     return {"found": found, "exports": exports, "events": events, "retention": retention_proof(request),
             "scope": search_scope(request), "today": local_today(), "now": timezone.now()}

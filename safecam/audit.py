@@ -21,54 +21,55 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditAction(models.TextChoices):
     """Every action the trail knows. Later apps add theirs here, so the DPO's filter lists them all."""
 
-    LOGIN = "auth.login", "Logged in"
-    LOGIN_FAILED = "auth.login_failed", "Failed login"
-    LOGOUT = "auth.logout", "Logged out"
-    TOKEN_ISSUED = "auth.token_issued", "API token issued"
-    SITE_CREATED = "site.created", "Site created"
-    SITE_CHANGED = "site.changed", "Site changed"
-    SITE_DELETED = "site.deleted", "Site deleted"
-    CAMERA_CREATED = "camera.created", "Camera created"
-    CAMERA_CHANGED = "camera.changed", "Camera changed"
-    CAMERA_DELETED = "camera.deleted", "Camera deleted"
-    CONTROLLER_CHANGED = "controller.changed", "Controller details changed"
-    PERMISSION_GRANTED = "permission.granted", "Permission granted"
-    PERMISSION_REVOKED = "permission.revoked", "Permission revoked"
-    GROUP_JOINED = "permission.group_joined", "Added to a role group"
-    GROUP_LEFT = "permission.group_left", "Removed from a role group"
-    USER_CHANGED = "user.changed", "User account changed"
-    AUDIT_VERIFIED = "audit.verified", "Audit trail verified"
-    RETENTION_SHORTENED = "camera.retention_shortened", "Retention shortened (takes effect after notice)"
-    HOLD_PLACED = "hold.placed", "Hold placed"
-    HOLD_RELEASED = "hold.released", "Hold released"
-    HOLD_EXPIRED = "hold.expired", "Hold expired"
-    RETENTION_APPLIED = "retention.applied", "Expired footage deleted"
-    FOOTAGE_VERIFIED = "footage.verified", "Stored footage verified"
-    FOOTAGE_VIEWED = "footage.viewed", "Footage viewed"
-    STILL_EXPORTED = "footage.still_exported", "Still frame downloaded"
-    INCIDENT_MARKED = "incident.marked", "Incident marked"
-    REQUEST_RECEIVED = "request.received", "Request registered"
-    REQUEST_CHANGED = "request.changed", "Request details changed"
-    REQUEST_MOVED = "request.moved", "Request moved to another state"
-    REQUEST_EXTENDED = "request.extended", "Request deadline extended"
-    REQUEST_FOOTAGE_ADDED = "request.footage_added", "Footage attached to a request"
-    REQUEST_FOOTAGE_REMOVED = "request.footage_removed", "Footage detached from a request"
-    EXPORT_REQUESTED = "export.requested", "Export asked for"
-    EXPORT_READY = "export.ready", "Export ready for review"
-    EXPORT_FAILED = "export.failed", "Export failed"
-    EXPORT_PREVIEWED = "export.previewed", "Redacted footage previewed"
-    EXPORT_APPROVED = "export.approved", "Export approved for release"
-    EXPORT_PACKAGED = "export.packaged", "Evidential package built"
-    DELIVERY_CREATED = "delivery.created", "Download link created"
-    DELIVERY_DOWNLOADED = "delivery.downloaded", "Package downloaded"
-    DELIVERY_REFUSED = "delivery.refused", "Download refused (expired, used up or revoked)"
-    DELIVERY_REVOKED = "delivery.revoked", "Download link revoked"
-    REGISTER_EXPORTED = "register.exported", "Register downloaded (CSV)"
+    LOGIN = "auth.login", _("Logged in")
+    LOGIN_FAILED = "auth.login_failed", _("Failed login")
+    LOGOUT = "auth.logout", _("Logged out")
+    TOKEN_ISSUED = "auth.token_issued", _("API token issued")
+    SITE_CREATED = "site.created", _("Site created")
+    SITE_CHANGED = "site.changed", _("Site changed")
+    SITE_DELETED = "site.deleted", _("Site deleted")
+    CAMERA_CREATED = "camera.created", _("Camera created")
+    CAMERA_CHANGED = "camera.changed", _("Camera changed")
+    CAMERA_DELETED = "camera.deleted", _("Camera deleted")
+    CONTROLLER_CHANGED = "controller.changed", _("Controller details changed")
+    PERMISSION_GRANTED = "permission.granted", _("Permission granted")
+    PERMISSION_REVOKED = "permission.revoked", _("Permission revoked")
+    GROUP_JOINED = "permission.group_joined", _("Added to a role group")
+    GROUP_LEFT = "permission.group_left", _("Removed from a role group")
+    USER_CHANGED = "user.changed", _("User account changed")
+    AUDIT_VERIFIED = "audit.verified", _("Audit trail verified")
+    RETENTION_SHORTENED = "camera.retention_shortened", _("Retention shortened (takes effect after notice)")
+    HOLD_PLACED = "hold.placed", _("Hold placed")
+    HOLD_RELEASED = "hold.released", _("Hold released")
+    HOLD_EXPIRED = "hold.expired", _("Hold expired")
+    RETENTION_APPLIED = "retention.applied", _("Expired footage deleted")
+    FOOTAGE_VERIFIED = "footage.verified", _("Stored footage verified")
+    FOOTAGE_VIEWED = "footage.viewed", _("Footage viewed")
+    STILL_EXPORTED = "footage.still_exported", _("Still frame downloaded")
+    INCIDENT_MARKED = "incident.marked", _("Incident marked")
+    REQUEST_RECEIVED = "request.received", _("Request registered")
+    REQUEST_CHANGED = "request.changed", _("Request details changed")
+    REQUEST_MOVED = "request.moved", _("Request moved to another state")
+    REQUEST_EXTENDED = "request.extended", _("Request deadline extended")
+    REQUEST_FOOTAGE_ADDED = "request.footage_added", _("Footage attached to a request")
+    REQUEST_FOOTAGE_REMOVED = "request.footage_removed", _("Footage detached from a request")
+    EXPORT_REQUESTED = "export.requested", _("Export asked for")
+    EXPORT_READY = "export.ready", _("Export ready for review")
+    EXPORT_FAILED = "export.failed", _("Export failed")
+    EXPORT_PREVIEWED = "export.previewed", _("Redacted footage previewed")
+    EXPORT_APPROVED = "export.approved", _("Export approved for release")
+    EXPORT_PACKAGED = "export.packaged", _("Evidential package built")
+    DELIVERY_CREATED = "delivery.created", _("Download link created")
+    DELIVERY_DOWNLOADED = "delivery.downloaded", _("Package downloaded")
+    DELIVERY_REFUSED = "delivery.refused", _("Download refused (expired, used up or revoked)")
+    DELIVERY_REVOKED = "delivery.revoked", _("Download link revoked")
+    REGISTER_EXPORTED = "register.exported", _("Register downloaded (CSV)")
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,17 @@
     update();
   }
 
+  // The search page: "from / until the frame on screen" copies the player's Vilnius clock into the field.
+  function markButton(button) {
+    button.addEventListener("click", function () {
+      var clock = document.querySelector("[data-testid=player-clock]");
+      var input = document.getElementById(button.getAttribute("data-sc-mark"));
+      var match = clock && /(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})/.exec(clock.textContent);
+      if (input && match) input.value = match[1] + "T" + match[2];
+    });
+  }
+
   document.querySelectorAll("[data-sc-export-status]").forEach(poll);
+  document.querySelectorAll("[data-sc-mark]").forEach(markButton);
   document.querySelectorAll("[data-sc-move]").forEach(moveForm);
 })();
