@@ -34,6 +34,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from access_requests import packages
 from access_requests.models import Export, ExportStatus, RequestState
@@ -121,8 +122,9 @@ def _fetch(name: str, target: Path, *, expect_sha256: str | None = None, also: A
             out.write(chunk)
             size += len(chunk)
     if expect_sha256 and digest.hexdigest() != expect_sha256:
-        raise ExportError(f"The stored file {name} does not match the hash taken when it was recorded "
-                          f"(expected {expect_sha256}, found {digest.hexdigest()}); the export is stopped.")
+        raise ExportError(_("The stored file %(name)s does not match the hash taken when it was recorded "
+                            "(expected %(expected)s, found %(found)s); the export is stopped.")
+                          % {"name": name, "expected": expect_sha256, "found": digest.hexdigest()})
     return digest.hexdigest(), size
 
 
@@ -133,7 +135,7 @@ def _upload(path: Path, name: str) -> str:
     with open(path, "rb") as handle:
         saved = storage.save(name, handle)
     if saved != name:
-        raise ExportError(f"The storage server saved {name} as {saved}.")
+        raise ExportError(_("The storage server saved %(name)s as %(saved)s.") % {"name": name, "saved": saved})
     return saved
 
 
@@ -187,7 +189,7 @@ def master_build(export: Export, segments: list[Segment], folder: Path, *,
             progress((number + 1) / len(segments))
     master = folder / f"{stem}.ts"
     if redaction.master_concat(segments=files, out=master) != offset:
-        raise ExportError("The master copy is not as long as its segments; the local disk may be full.")
+        raise ExportError(_("The master copy is not as long as its segments; the local disk may be full."))
     for path in files:
         path.unlink()
     return master, listed, whole.hexdigest(), offset
@@ -200,8 +202,8 @@ def _render(export: Export) -> None:
     timings: dict[str, float] = {}
     segments = _segments(export)
     if not segments:
-        raise ExportError("No recorded footage of this camera is stored for the range any more "
-                          "(see the retention records on the request).")
+        raise ExportError(_("No recorded footage of this camera is stored for the range any more "
+                            "(see the retention records on the request)."))
     gaps = [(a.end, b.start) for a, b in zip(segments, segments[1:]) if (b.start - a.end).total_seconds() > 1]
     with _workdir(export) as folder:
         started = time.monotonic()
@@ -245,7 +247,7 @@ def _render(export: Export) -> None:
             from access_requests.services import request_move
 
             request_move(request=request, to=RequestState.REVIEW, by=None,
-                         note=f"Export {export.public_id} is ready for review")
+                         note=_("The export of %(camera)s is ready for review.") % {"camera": export.camera.name})
 
 
 def manifest_make(export: Export, *, files: dict[str, Path], master_name: str) -> dict[str, Any]:
@@ -318,7 +320,7 @@ def _package(export: Export) -> None:
         packages.package_write(out=package, root=root, manifest=manifest, files=files)
         report = packages.package_verify(package)
         if not report.ok:
-            raise ExportError("The package failed its own check: " + "; ".join(report.problems))
+            raise ExportError(_("The package failed its own check: %(problems)s") % {"problems": "; ".join(report.problems)})
         package_sha, package_size = packages.sha256_file(package)
         progress(0.9, "upload", force=True)
         name = _upload(package, f"exports/{export.public_id}/{package.name}")
@@ -343,7 +345,7 @@ def exports_resume(now: Any = None) -> int:
     count = 0
     for export in stale.select_related("request"):
         if export.attempts >= MAX_ATTEMPTS:
-            _fail(export, "The export was interrupted three times; ask for it again.")
+            _fail(export, _("The export was interrupted three times; ask for it again."))
             continue
         if export.status == ExportStatus.RUNNING:
             Export.objects.filter(pk=export.pk, status=ExportStatus.RUNNING).update(status=ExportStatus.QUEUED)

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from access_requests import selectors, services
@@ -257,6 +258,10 @@ def redaction_editor(request: HttpRequest, public_id: UUID, footage_id: UUID) ->
                                                                        "editor_config": config})
 
 
+TIMING_LABELS = [("clip_seconds", _lazy("footage")), ("master", _lazy("master copy")),
+                 ("redact", _lazy("redacted copy")), ("upload", _lazy("upload")), ("package", _lazy("package"))]
+
+
 @login_required
 def export_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     export = _export(request.user, public_id, "view")
@@ -265,7 +270,8 @@ def export_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "deliveries": export.deliveries.order_by("-created_at"),
         "delivery_form": DeliveryForm(initial={"recipient": export.request.recipient_organisation
                                                or export.request.requester_name, "days": 14, "max_downloads": 3}),
-        "status_url": reverse("api:export-detail", kwargs={"uuid": export.public_id})})
+        "status_url": reverse("api:export-detail", kwargs={"uuid": export.public_id}),
+        "timings": [(label, export.timings[key]) for key, label in TIMING_LABELS if key in export.timings]})
 
 
 @login_required

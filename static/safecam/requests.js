@@ -29,6 +29,7 @@
               if (bar) bar.classList.remove("progress-bar-striped", "progress-bar-animated");
               if (bar && data.status === "done") bar.classList.add("bg-success");
               if (bar && data.status === "failed") bar.classList.add("bg-danger");
+              if (bar && data.status === "ready") bar.classList.add("bg-info");
               if (reloadOn.indexOf(data.status) >= 0) window.location.reload();
             }
             status = data.status;

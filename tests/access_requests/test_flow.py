@@ -223,7 +223,7 @@ def test_an_export_stops_when_a_stored_segment_no_longer_matches_its_hash(record
     export = services.export_create(found=found, by=dpo)
     assert exporting.export_render(export.pk) == "failed"
     export.refresh_from_db()
-    assert export.status == ExportStatus.FAILED and "does not match the hash" in export.error
+    assert export.status == ExportStatus.FAILED and "neatitinka įrašymo metu" in export.error
     assert not export.master_name and not export.redacted_name
     assert AuditEvent.objects.filter(action="export.failed", target_id=str(export.public_id)).exists()
 
