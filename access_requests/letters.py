@@ -30,3 +30,26 @@ def cover_letter_pdf(*, export: Export, manifest: dict[str, Any], language: str)
             "files": manifest["files"], "now": timezone.localtime(timezone.now(), zone),
         })
     return HTML(string=html).write_pdf()
+
+
+LETTER_STATES = ("refused", "footage_not_found", "completed", "withdrawn", "partially_disclosed", "disclosed")
+
+
+def answer_letter_pdf(*, request: Any, language: str) -> bytes:
+    """The answer to the requester for a closed request: what was decided and why, and, for a refusal
+    or a partial answer, the right to complain to the State Data Protection Inspectorate and to go to
+    court (GDPR Art. 12(4)). A request whose footage was already deleted names the retention records."""
+    from weasyprint import HTML
+
+    from access_requests.selectors import retention_proof
+
+    zone = local_zone()
+    with translation.override(language), timezone.override(zone):
+        html = render_to_string("access_requests/pdf/answer_letter.html", {
+            "request": request, "controller": Controller.objects.first(), "language": language,
+            "retention": retention_proof(request) if request.state == "footage_not_found" else [],
+            "window_start": timezone.localtime(request.window_start, zone),
+            "window_end": timezone.localtime(request.window_end, zone),
+            "now": timezone.localtime(timezone.now(), zone),
+        })
+    return HTML(string=html).write_pdf()

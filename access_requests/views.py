@@ -103,7 +103,10 @@ def request_new(request: HttpRequest) -> HttpResponse:
 def request_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     item = _request(request.user, public_id, "view")
     handle = _may_handle(request.user)
-    context = {"item": item, "can_handle": handle, **selectors.request_page(item)}
+    from access_requests.letters import LETTER_STATES
+
+    context = {"item": item, "can_handle": handle, "letter": item.state in LETTER_STATES,
+               **selectors.request_page(item)}
     if handle:
         context.update(move_form=MoveForm(state=item.state), extend_form=ExtendForm(),
                        delivery_form=DeliveryForm(initial={"recipient": item.recipient_organisation or item.requester_name,
@@ -145,6 +148,20 @@ def request_extend(request: HttpRequest, public_id: UUID) -> HttpResponse:
     else:
         messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
     return redirect("request-detail", public_id=item.public_id)
+
+
+@login_required
+@require_GET
+def request_letter(request: HttpRequest, public_id: UUID, language: str) -> HttpResponse:
+    """The answer letter of a closed request, in Lithuanian or English, for the DPO to sign and send."""
+    from access_requests.letters import LETTER_STATES, answer_letter_pdf
+
+    item = _request(request.user, public_id)
+    if language not in ("lt", "en") or item.state not in LETTER_STATES:
+        raise Http404(_("There is no answer letter for this request yet."))
+    response = HttpResponse(answer_letter_pdf(request=item, language=language), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{item.reference}-{language}.pdf"'
+    return _private(response)
 
 
 # --- finding footage ------------------------------------------------------------------------------

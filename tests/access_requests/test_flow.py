@@ -285,3 +285,23 @@ def test_an_export_whose_worker_died_is_taken_up_again(recorded: dict[str, Any],
     assert exporting.export_render(export.pk) == "ready"
     export.refresh_from_db()
     assert export.status == ExportStatus.READY and export.attempts == 2
+
+
+@pytest.mark.parametrize("name", ["dpo", "public_order", "spec_vabalninkas", "coordinator"])
+def test_a_refusal_letter_gives_the_reasons_and_the_right_to_complain(name: str, persona: Any, dpo: Any,
+                                                                      client_for: Any, vabalninkas_camera: Any) -> None:
+    request = request_make(by=dpo, camera=vabalninkas_camera)
+    url = f"/requests/{request.public_id}/letter-lt.pdf"
+    assert client_for(dpo).get(url).status_code == 404  # nothing decided yet
+    services.request_move(request=request, to=RequestState.REFUSED, by=dpo,
+                          refusal_reasons="Prašymas akivaizdžiai nepagrįstas: tas pats prašymas teiktas penktą kartą.")
+    response = client_for(persona(name)).get(url)
+    if name != "dpo":
+        assert response.status_code == 404
+        return
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = _pdf_text(response.content)
+    assert request.reference in text and "penktą kartą" in text
+    assert "Valstybinė duomenų apsaugos inspekcija" in text and "teismą" in text
+    english = _pdf_text(client_for(dpo).get(f"/requests/{request.public_id}/letter-en.pdf").content)
+    assert "right to lodge a complaint" in english and "Your request is refused" in english
