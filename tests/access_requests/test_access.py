@@ -298,3 +298,39 @@ def test_the_overview_shows_open_requests_to_the_dpo(name: str, persona: Any, cl
         assert 'data-testid="requests-due"' in page and case["access"].reference in page
     else:
         assert 'data-testid="requests-due"' not in page
+
+
+@pytest.mark.parametrize("name", PERSONAS)
+def test_only_the_dpo_may_post_to_a_request_or_an_export(name: str, persona: Any, client_for: Any,
+                                                         ready_export: Export, dpo: Any) -> None:
+    from access_requests.models import Delivery
+
+    request = ready_export.request
+    delivery = Delivery.objects.create(export=ready_export, recipient="Jonas", created_by=dpo,
+                                       expires_at=timezone.now() + timedelta(days=1))
+    posts = {
+        f"/requests/{request.public_id}/extend/": {"months": 1, "reason": "Daug kamerų",
+                                                   "notified_on": timezone.localdate().isoformat()},
+        f"/requests/{request.public_id}/footage/": {"camera": str(ready_export.camera.public_id),
+                                                    "start": "2026-01-01T10:00", "end": "2026-01-01T10:01"},
+        f"/requests/{request.public_id}/footage/{ready_export.footage.public_id}/detach/": {"reason": "Klaida"},
+        f"/exports/{ready_export.public_id}/approve/": {},
+        f"/exports/{ready_export.public_id}/deliver/": {"recipient": "Jonas", "days": 3, "max_downloads": 1},
+        f"/deliveries/{delivery.public_id}/revoke/": {},
+        f"/requests/{request.public_id}/move/": {"to": "withdrawn"},  # last: a closed request takes no more
+    }
+    before = (AccessRequest.objects.get(pk=request.pk).state, Export.objects.get(pk=ready_export.pk).status)
+    for url, data in posts.items():
+        response = client_for(_user(persona, name)).post(url, data)
+        if name == "anonymous":
+            assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
+        elif name == "dpo":
+            assert response.status_code == 302 and "/accounts/login/" not in response["Location"], url
+        else:
+            assert response.status_code == 404, url
+    after = (AccessRequest.objects.get(pk=request.pk).state, Export.objects.get(pk=ready_export.pk).status)
+    if name == "dpo":
+        assert after == (RequestState.WITHDRAWN, "packaging")
+        assert Delivery.objects.get(pk=delivery.pk).revoked_at is not None
+    else:
+        assert after == before and Delivery.objects.get(pk=delivery.pk).revoked_at is None
