@@ -82,6 +82,7 @@ def test_it_plays_recorded_footage_when_the_specialist_presses_play(
 
 def click_timeline_at(page: Any, testid: str, moment: datetime) -> None:
     """Click the timeline where it shows ``moment`` (its view is in data-view-start/-end)."""
+    page.get_by_test_id(testid).scroll_into_view_if_needed()  # a mouse click needs it inside the viewport
     box = page.get_by_test_id(testid).evaluate("""(tl, at) => {
         const track = tl.querySelector("[data-testid=timeline-track]").getBoundingClientRect();
         const start = Date.parse(tl.dataset.viewStart), end = Date.parse(tl.dataset.viewEnd);
