@@ -250,6 +250,23 @@ def _render(export: Export) -> None:
                          note=_("The export of %(camera)s is ready for review.") % {"camera": export.camera.name})
 
 
+def recorded_spans(export: Export) -> list[tuple[Any, Any]]:
+    """The parts of the export's range covered by its segments, clipped to the range."""
+    from datetime import datetime
+
+    spans: list[list[Any]] = []
+    for segment in export.segments:
+        start = max(datetime.fromisoformat(segment["start"]), export.start)
+        end = min(datetime.fromisoformat(segment["end"]), export.end)
+        if end <= start:
+            continue
+        if spans and (start - spans[-1][1]).total_seconds() <= 1:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    return [(a, b) for a, b in spans]
+
+
 def manifest_make(export: Export, *, files: dict[str, Path], master_name: str) -> dict[str, Any]:
     request, camera = export.request, export.camera
     entries = []
@@ -257,6 +274,7 @@ def manifest_make(export: Export, *, files: dict[str, Path], master_name: str) -
         digest, size = packages.sha256_file(path)
         entries.append({"name": name, "sha256": digest, "size": size})
     skews = [s.get("clock_skew_seconds") for s in export.segments if s.get("clock_skew_seconds") is not None]
+    recorded = recorded_spans(export)
     return {
         "format": packages.FORMAT,
         "built_at": timezone.now().astimezone(local_zone()).replace(microsecond=0).isoformat(),
@@ -267,6 +285,9 @@ def manifest_make(export: Export, *, files: dict[str, Path], master_name: str) -
         "camera": {"id": str(camera.public_id), "name": camera.name, "site": camera.site.name,
                    "location": camera.location},
         "range": {"start": export.start.isoformat(), "end": export.end.isoformat(), "time_zone": "UTC"},
+        # What of the range was actually recorded: the spans the segments cover (a gap between them,
+        # or before or after them, is time with no footage: the camera or recorder was not recording).
+        "recorded": [{"start": a.isoformat(), "end": b.isoformat()} for a, b in recorded],
         "recorder_clock_offset_seconds": max(skews, key=abs) if skews else None,
         "master": {"name": master_name, "container": "MPEG-TS (segments as recorded, concatenated)",
                    "segments": export.segments},

@@ -17,6 +17,12 @@ from cameras.models import Controller
 from safecam.timeranges import local_zone
 
 
+def recorded_spans(export: Export) -> list:
+    from access_requests.exporting import recorded_spans as spans
+
+    return spans(export)
+
+
 def cover_letter_pdf(*, export: Export, manifest: dict[str, Any], language: str) -> bytes:
     from weasyprint import HTML
 
@@ -28,6 +34,7 @@ def cover_letter_pdf(*, export: Export, manifest: dict[str, Any], language: str)
             "start": timezone.localtime(export.start, zone), "end": timezone.localtime(export.end, zone),
             "regions": len(export.redaction.get("regions", [])), "mode": export.redaction.get("mode"),
             "files": manifest["files"], "now": timezone.localtime(timezone.now(), zone),
+            "recorded": [(timezone.localtime(a, zone), timezone.localtime(b, zone)) for a, b in recorded_spans(export)],
         })
     return HTML(string=html).write_pdf()
 

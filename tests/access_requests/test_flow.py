@@ -98,6 +98,7 @@ def test_it_carries_a_request_from_intake_to_a_verified_package(recorded: dict[s
     assert manifest["prepared_by"] == manifest["approved_by"] == dpo.username
     assert manifest["camera"]["id"] == str(recorded["camera"].public_id)
     assert manifest["request"]["reference"] == request.reference
+    assert manifest["recorded"] == [{"start": found.start.isoformat(), "end": found.end.isoformat()}]
 
     delivery = services.delivery_create(export=export, by=dpo, recipient="Jonas Jonaitis", max_downloads=2)
     link = f"/download/{services.delivery_token(delivery)}/"
@@ -305,3 +306,28 @@ def test_a_refusal_letter_gives_the_reasons_and_the_right_to_complain(name: str,
     assert "Valstybinė duomenų apsaugos inspekcija" in text and "teismą" in text
     english = _pdf_text(client_for(dpo).get(f"/requests/{request.public_id}/letter-en.pdf").content)
     assert "right to lodge a complaint" in english and "Your request is refused" in english
+
+
+def test_a_package_says_which_part_of_the_range_was_recorded(recorded: dict[str, Any], dpo: Any,
+                                                             tmp_path: Path) -> None:
+    import json
+
+    start = recorded["start"]
+    request = request_make(by=dpo, camera=recorded["camera"], start=start - timedelta(minutes=1), minutes=3)
+    services.request_move(request=request, to=RequestState.IDENTITY_VERIFIED, by=dpo, identity_method="official")
+    services.request_move(request=request, to=RequestState.SEARCHING, by=dpo)
+    # The camera started recording 20 s into the attached range.
+    found = services.footage_attach(request=request, camera=recorded["camera"], by=dpo,
+                                    start=start - timedelta(seconds=20), end=start + timedelta(seconds=15))
+    services.request_move(request=request, to=RequestState.FOOTAGE_FOUND, by=dpo)
+    export = services.export_create(found=found, by=dpo)
+    assert exporting.export_render(export.pk) == "ready"
+    services.export_approve(export=Export.objects.get(pk=export.pk), by=dpo)
+    exporting.export_package(export.pk)
+    export.refresh_from_db()
+    assert export.timings["clip_seconds"] == pytest.approx(15, abs=0.01)
+    with zipfile.ZipFile(_package(export, tmp_path / "p.zip")) as archive:
+        manifest = json.loads(archive.read(f"{request.reference}-1/manifest.json"))
+        letter = _pdf_text(archive.read(f"{request.reference}-1/cover_letter_lt.pdf"))
+    assert manifest["recorded"] == [{"start": start.isoformat(), "end": (start + timedelta(seconds=15)).isoformat()}]
+    assert "kamera neįrašinėjo" in letter
