@@ -113,6 +113,10 @@ def request_register(*, kind: str, channel: str, requester_name: str, descriptio
     request.full_clean(exclude=["reference", "due_on", "created_by", "site", "camera"])
     request.save()
     audit_record(action=AuditAction.REQUEST_RECEIVED, actor=by, target=request, details=request_details(request))
+    if by is None or not by.has_perm("access_requests.handle_request"):
+        from access_requests.notify import request_received_notify
+
+        request_received_notify(request)
     return request
 
 

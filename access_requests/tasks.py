@@ -22,3 +22,10 @@ def exports_resume() -> int:
     from access_requests.exporting import exports_resume as resume
 
     return resume()
+
+
+@shared_task
+def requests_remind() -> int:
+    from access_requests.notify import requests_remind as remind
+
+    return remind()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from safecam import config
@@ -189,6 +190,8 @@ SAFECAM_SIGNED_URL_SECONDS = config.env_int("SAFECAM_SIGNED_URL_SECONDS", 60, mi
 # A preview picture for the timeline every this many seconds of footage per camera.
 SAFECAM_THUMBNAIL_SECONDS = config.env_int("SAFECAM_THUMBNAIL_SECONDS", 60, minimum=10)
 
+# The address people reach SafeCam at, for links in mails.
+SAFECAM_BASE_URL = config.env_str("SAFECAM_BASE_URL", "http://127.0.0.1:8000")
 # GDPR requests (access_requests). Holds on a request's footage end this many days after it closes
 # (time for a complaint to the State Data Protection Inspectorate to be raised before the footage goes).
 SAFECAM_REQUEST_HOLD_DAYS = config.env_int("SAFECAM_REQUEST_HOLD_DAYS", 30, minimum=0)
@@ -204,6 +207,8 @@ SAFECAM_PUBLIC_FORM_RATE = config.env_str("SAFECAM_PUBLIC_FORM_RATE", "5/h")
 
 CELERY_BEAT_SCHEDULE: dict = {
     "resume-exports": {"task": "access_requests.tasks.exports_resume", "schedule": 120.0},
+    # 05:00 UTC is 07:00 or 08:00 in Vilnius: before the working day starts.
+    "remind-requests": {"task": "access_requests.tasks.requests_remind", "schedule": crontab(hour=5, minute=0)},
     "close-viewing-sessions": {"task": "footage.tasks.viewing_sessions_close", "schedule": 60.0},
     "make-thumbnails": {"task": "footage.tasks.thumbnails_make", "schedule": 60.0},
     "verify-audit-trail": {"task": "safecam.tasks.audit_trail_verify", "schedule": 6 * 3600.0},
