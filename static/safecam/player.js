@@ -188,8 +188,7 @@
     this.wantPlay = false;
     this.target = null;          // instant being loaded
     this._gen = 0;
-    this._watched = [];
-    this._lastWall = null;
+    this.watched = new window.SafeCamWatched();
     this._reopens = 0;
     this._reopening = false;
     this._mediaRecoveries = 0;
@@ -207,10 +206,10 @@
     video.addEventListener("playing", function () { self._setState("playing"); });
     video.addEventListener("pause", function () {
       if (self.state === "playing" || self.state === "buffering") self._setState("paused");
-      self._lastWall = null;
+      self.watched.pause();
     });
     video.addEventListener("waiting", function () { if (!video.paused) self._setState("buffering"); });
-    video.addEventListener("seeking", function () { self._lastWall = null; });
+    video.addEventListener("seeking", function () { self.watched.pause(); });
     video.addEventListener("timeupdate", function () { self._track(); });
     video.addEventListener("ended", function () { self._onEnded(); });
     video.addEventListener("canplay", function () {
@@ -416,7 +415,7 @@
         }
         self.session = r.data;
         self.mode = mode;
-        self._watched = [];
+        self.watched.clear();
         self._startBeat();
         self.emit("session", self.session);
         return self.session;
@@ -447,7 +446,7 @@
     var self = this, video = this.video;
     this._destroyHls();
     this.frags = null;
-    this._lastWall = null;
+    this.watched.pause();
     this._pendingStart = onStart || null;
     video.defaultPlaybackRate = live ? 1 : this.rate;
     if (useHlsJs()) {
@@ -639,33 +638,12 @@
     }, 5 * SECOND);
   };
 
-  // What was on screen, for the heartbeat: [[startMs, endMs], ...] since the last beat.
+  // What was on screen, for the heartbeat (watched.js).
   CameraSource.prototype._track = function () {
     var v = this.video;
-    if (v.paused || v.seeking || v.readyState < 2) { this._lastWall = null; return; }
+    if (v.paused || v.seeking || v.readyState < 2) { this.watched.pause(); return; }
     var w = this.currentWall();
-    if (w == null) return;
-    var last = this._watched[this._watched.length - 1];
-    var step = 3 * SECOND * Math.max(1, v.playbackRate);
-    if (this._lastWall != null && last && w >= this._lastWall && w - this._lastWall < step) {
-      last[1] = w;
-    } else if (this._watched.length < 90) {
-      this._watched.push([w, w]);
-    } else {
-      last[1] = Math.max(last[1], w);
-    }
-    this._lastWall = w;
-  };
-
-  CameraSource.prototype._takeWatched = function () {
-    var ranges = this._watched.filter(function (r) { return r[1] - r[0] >= 200; });
-    var last = this._watched[this._watched.length - 1];
-    this._watched = last && this._lastWall != null ? [[last[1], last[1]]] : [];
-    return ranges;
-  };
-
-  CameraSource.prototype._beatBody = function (ranges, closing) {
-    return JSON.stringify({ watched: ranges.map(function (r) { return [iso(r[0]), iso(r[1])]; }), closing: closing });
+    if (w != null) this.watched.add(w, v.playbackRate);
   };
 
   CameraSource.prototype._startBeat = function () {
@@ -677,14 +655,9 @@
   CameraSource.prototype.beat = function () {
     var self = this, session = this.session;
     if (!session) return Promise.resolve();
-    var ranges = this._takeWatched();
-    return fetch(session.beat, { method: "POST", credentials: "same-origin", keepalive: true,
-                                 headers: { "Content-Type": "application/json" }, body: this._beatBody(ranges, false) })
-      .then(function (r) {
-        if (r.status === 410 && session === self.session) self._reopen();
-        else if (!r.ok && r.status >= 500) self._watched = ranges.concat(self._watched);
-      })
-      .catch(function () { self._watched = ranges.concat(self._watched); });
+    return this.watched.beat(session.beat)
+      .then(function (r) { if (r.status === 410 && session === self.session) self._reopen(); })
+      .catch(function () {});
   };
 
   /** End the session: the last watched ranges and "closing" (by beacon when the page goes away). */
@@ -692,17 +665,11 @@
     var session = this.session;
     if (!session) return;
     this._track();
-    var body = this._beatBody(this._takeWatched(), true);
     this.session = null;
-    this._watched = [];
     clearInterval(this._beatTimer);
-    if (unloading && navigator.sendBeacon) {
-      navigator.sendBeacon(session.beat, new Blob([body], { type: "application/json" }));
-    } else {
-      fetch(session.beat, { method: "POST", credentials: "same-origin", keepalive: true,
-                            headers: { "Content-Type": "application/json" }, body: body }).catch(function () {});
-    }
+    this.watched.close(session.beat, unloading);
   };
+
 
   CameraSource.prototype.thumbnailUrl = function (segment) {
     return this.session && this.session.thumbnail ? this.session.thumbnail.replace("{segment}", segment) : null;

@@ -242,8 +242,7 @@
     this.scrubbing = false;
     this.part = { on: false, from: 0, to: this.duration };
     this.expired = false;
-    this.watched = [];
-    this.lastWall = null;
+    this.watched = new window.SafeCamWatched();
     this.beatTimer = null;
     this.previewUrl = null;
     this.draftKey = "safecam.redaction." + config.footage;
@@ -295,7 +294,7 @@
     video.addEventListener("loadedmetadata", function () { self.layout(); });
     video.addEventListener("resize", function () { self.layout(); });
     video.addEventListener("timeupdate", function () { self.track(); });
-    video.addEventListener("pause", function () { self.track(); self.lastWall = null; self.playButton(); });
+    video.addEventListener("pause", function () { self.track(); self.watched.pause(); self.playButton(); });
     video.addEventListener("play", function () { self.playButton(); });
     video.addEventListener("waiting", function () { if (!self.expired) self.state("", true); });
     video.addEventListener("playing", function () { if (!self.expired) self.state(null); });
@@ -513,56 +512,25 @@
 
   Editor.prototype.track = function () {
     var v = this.video;
-    if (v.paused || v.seeking || v.readyState < 2 || !this.frags) { this.lastWall = null; return; }
-    var w = this.startMs + this.clipTime() * SECOND;
-    var last = this.watched[this.watched.length - 1];
-    if (this.lastWall != null && last && w >= this.lastWall && w - this.lastWall < 3 * SECOND) {
-      last[1] = w;
-    } else if (this.watched.length < 90) {
-      this.watched.push([w, w]);
-    } else {
-      last[1] = Math.max(last[1], w);
-    }
-    this.lastWall = w;
-  };
-
-  Editor.prototype.takeWatched = function () {
-    var ranges = this.watched.filter(function (r) { return r[1] - r[0] >= 200; });
-    var last = this.watched[this.watched.length - 1];
-    this.watched = last && this.lastWall != null ? [[last[1], last[1]]] : [];
-    return ranges;
-  };
-
-  Editor.prototype.beatBody = function (ranges, closing) {
-    return JSON.stringify({ watched: ranges.map(function (r) { return [iso(r[0]), iso(r[1])]; }), closing: closing });
+    if (v.paused || v.seeking || v.readyState < 2 || !this.frags) { this.watched.pause(); return; }
+    this.watched.add(this.startMs + this.clipTime() * SECOND, v.playbackRate);
   };
 
   Editor.prototype.beat = function () {
     var self = this;
     if (this.expired || !this.config.beat) return;
-    var ranges = this.takeWatched();
-    fetch(this.config.beat, { method: "POST", credentials: "same-origin", keepalive: true,
-                              headers: { "Content-Type": "application/json" }, body: this.beatBody(ranges, false) })
-      .then(function (r) {
-        if (r.status === 410) self.sessionEnded();
-        else if (!r.ok && r.status >= 500) self.watched = ranges.concat(self.watched);
-      })
-      .catch(function () { self.watched = ranges.concat(self.watched); });
+    this.watched.beat(this.config.beat)
+      .then(function (r) { if (r.status === 410) self.sessionEnded(); })
+      .catch(function () {});
   };
 
   /** End the viewing session with the last ranges watched (by beacon when the page goes away). */
   Editor.prototype.closeSession = function (unloading) {
     if (this.expired || !this.config.beat) return;
     this.track();
-    var body = this.beatBody(this.takeWatched(), true);
     this.expired = true;
     clearInterval(this.beatTimer);
-    if (unloading && navigator.sendBeacon) {
-      navigator.sendBeacon(this.config.beat, new Blob([body], { type: "application/json" }));
-    } else {
-      fetch(this.config.beat, { method: "POST", credentials: "same-origin", keepalive: true,
-                                headers: { "Content-Type": "application/json" }, body: body }).catch(function () {});
-    }
+    this.watched.close(this.config.beat, unloading);
   };
 
   // --- changes, history, the draft kept in this tab ---------------------------------------------

@@ -212,3 +212,26 @@ def test_it_keys_by_keyboard_warns_before_leaving_and_keeps_the_regions_in_the_t
     assert page.get_by_test_id("rx-region").get_attribute("data-keyframes") == "2"
     assert page.locator("[data-sc=notice]").is_visible()
     assert page.errors == []
+
+
+def test_watching_in_the_editor_is_audited_for_the_request(page_for: Any, dpo: Any, found: RequestFootage) -> None:
+    from footage.models import ViewingSession
+    from safecam.models import AuditEvent
+    from tests.browser.test_player import wait_until
+
+    page = page_for(dpo)
+    page.goto(editor_url(found))
+    video = page.get_by_test_id("rx-video")
+    wait_for(page, "v => v.readyState >= 2", video.element_handle())
+    page.get_by_test_id("rx-play").click()
+    wait_for(page, "v => !v.paused && v.currentTime > 1.5", video.element_handle())
+    page.wait_for_timeout(1500)
+    page.close(run_before_unload=True)
+    wait_until(lambda: ViewingSession.objects.filter(closed_at__isnull=False).exists())
+    event = AuditEvent.objects.get(action="footage.viewed")
+    assert event.actor == dpo and event.details["purpose"] == f"access_request:{found.request.public_id}"
+    assert event.details["watched"], event.details
+    from datetime import datetime
+
+    watched_from = datetime.fromisoformat(event.details["watched"][0][0].replace("Z", "+00:00"))
+    assert found.start - timedelta(seconds=1) <= watched_from < found.end
