@@ -106,6 +106,10 @@ class ExtendSerializer(serializers.Serializer):
     notified_on = serializers.DateField()
 
 
+class EraseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
 class AttachSerializer(serializers.Serializer):
     camera = serializers.UUIDField()
     start = serializers.DateTimeField()
@@ -164,6 +168,19 @@ class AccessRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         body.is_valid(raise_exception=True)
         try:
             services.request_extend(request=item, by=request.user, **body.validated_data)
+        except DjangoValidationError as error:
+            raise _drf(error) from None
+        return self._answer(item)
+
+    @extend_schema(request=EraseSerializer, responses=AccessRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def erase(self, request: Request, uuid: str) -> Response:
+        """Carry out an erasure request: delete the attached footage now and complete the request."""
+        item = self._changeable(uuid)
+        body = EraseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            services.request_erase(request=item, by=request.user, reason=body.validated_data["reason"])
         except DjangoValidationError as error:
             raise _drf(error) from None
         return self._answer(item)

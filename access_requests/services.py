@@ -298,6 +298,39 @@ def footage_detach(*, found: RequestFootage, by: Any, reason: str) -> None:
     found.delete()
 
 
+@transaction.atomic
+def request_erase(*, request: AccessRequest, by: Any, reason: str) -> AccessRequest:
+    """Carry out an erasure request (Art. 17): delete the footage attached to it now, not when its
+    retention ends, and complete the request with what was erased and what other holds keep.
+
+    The request's own holds are released first (they kept the footage only for this answer); a hold
+    for another case (an incident, a police request) keeps its footage, and the outcome says so.
+    """
+    from footage.retention import footage_erase
+
+    if request.kind != RequestKind.ERASURE:
+        raise ValidationError({"to": _("Only an erasure request erases footage.")})
+    request.refresh_from_db()
+    if request.state != RequestState.FOOTAGE_FOUND:
+        raise ValidationError({"to": _("Attach the footage to erase and mark it found first.")})
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the footage is erased (the requester's ground under Art. 17).")})
+    erased = kept = 0
+    for found in RequestFootage.objects.filter(request=request).select_related("camera", "hold"):
+        if found.hold and found.hold.released_at is None:
+            hold_release(hold=found.hold, by=by, reason=_("Erasure request %(reference)s carried out")
+                         % {"reference": request.reference})
+        run = footage_erase(camera=found.camera, start=found.start, end=found.end, by=by,
+                            reason=f"{request.reference}: {reason.strip()}")
+        erased += run.segments_deleted
+        kept += run.segments_held
+    outcome = _("Footage erased: %(erased)s segments.") % {"erased": erased}
+    if kept:
+        outcome += " " + _("%(kept)s segments are kept by a hold for another case and will be deleted when it "
+                           "ends.") % {"kept": kept}
+    return request_move(request=request, to=RequestState.COMPLETED, by=by, outcome=outcome, note=reason)
+
+
 # --- exports --------------------------------------------------------------------------------------
 
 def watermark_text(request: AccessRequest, at: datetime) -> str:

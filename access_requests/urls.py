@@ -12,6 +12,7 @@ urlpatterns = [
     path("requests/<uuid:public_id>/", views.request_detail, name="request-detail"),
     path("requests/<uuid:public_id>/move/", views.request_move, name="request-move"),
     path("requests/<uuid:public_id>/extend/", views.request_extend, name="request-extend"),
+    path("requests/<uuid:public_id>/erase/", views.request_erase, name="request-erase"),
     path("requests/<uuid:public_id>/search/", views.request_search, name="request-search"),
     path("requests/<uuid:public_id>/letter-<str:language>.pdf", views.request_letter, name="request-letter"),
     path("requests/<uuid:public_id>/footage/", views.footage_attach, name="request-footage-attach"),

@@ -164,6 +164,22 @@ def request_letter(request: HttpRequest, public_id: UUID, language: str) -> Http
     return _private(response)
 
 
+@login_required
+@require_POST
+def request_erase(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    item = _request(request.user, public_id)
+    form = ReasonForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(_("Say why the footage is erased (the requester's ground under Art. 17)."))
+        services.request_erase(request=item, by=request.user, reason=form.cleaned_data["reason"])
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The footage was erased and the request completed."))
+    return redirect("request-detail", public_id=item.public_id)
+
+
 # --- finding footage ------------------------------------------------------------------------------
 
 def search_player_config(request: HttpRequest, item: AccessRequest, camera: Camera) -> dict[str, Any]:

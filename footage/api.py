@@ -101,10 +101,11 @@ class RetentionRecordSerializer(serializers.ModelSerializer):
     camera_name = serializers.CharField(source="camera.name", read_only=True)
     run_started_at = serializers.DateTimeField(source="run.started_at", read_only=True)
     run_status = serializers.CharField(source="run.status", read_only=True)
+    run_kind = serializers.CharField(source="run.kind", read_only=True)
 
     class Meta:
         model = RetentionRecord
-        fields = ["camera", "camera_name", "run_started_at", "run_status", "removed_from", "removed_until",
+        fields = ["camera", "camera_name", "run_started_at", "run_status", "run_kind", "removed_from", "removed_until",
                   "segments", "bytes", "retention_hours"]
 
 

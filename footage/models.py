@@ -250,9 +250,19 @@ class JobStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class RetentionRun(models.Model):
-    """One pass of the retention job: the proof that footage was deleted when the law required."""
+class DeletionKind(models.TextChoices):
+    RETENTION = "retention", _("Retention period ended")
+    ERASURE = "erasure", _("Erased on request (GDPR Art. 17)")
 
+
+class RetentionRun(models.Model):
+    """One pass of the retention job, or one erasure on request: the proof that footage was deleted."""
+
+    kind = models.CharField(_("why"), max_length=10, choices=DeletionKind.choices, default=DeletionKind.RETENTION,
+                            db_default=DeletionKind.RETENTION)
+    note = models.TextField(_("reason"), blank=True, db_default="")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
     started_at = models.DateTimeField(_("started"), auto_now_add=True)
     heartbeat_at = models.DateTimeField(_("last sign of life"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)

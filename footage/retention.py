@@ -33,7 +33,7 @@ from django.utils import timezone
 from cameras.models import Camera, CameraHealth
 from cameras.selectors import retention_hours_effective
 from footage import services
-from footage.models import JobStatus, RetentionRecord, RetentionRun, Segment, SegmentState
+from footage.models import DeletionKind, JobStatus, RetentionRecord, RetentionRun, Segment, SegmentState
 from footage.thumbnails import thumbnail_name
 from safecam.audit import AuditAction, audit_record
 
@@ -203,3 +203,35 @@ def _recount(camera_id: int) -> None:
         CameraHealth.objects.filter(camera_id=camera_id).update(
             stored_bytes=totals["size"] or 0, stored_seconds=totals["seconds"] or 0.0, stored_segments=rows.count(),
             oldest_footage=rows.filter(state=SegmentState.STORED).aggregate(oldest=Min("start"))["oldest"])
+
+
+def footage_erase(*, camera: Camera, start: datetime, end: datetime, by: Any, reason: str) -> RetentionRun:
+    """Delete a camera's footage overlapping ``[start, end)`` before its retention ends (an erasure
+    under GDPR Art. 17), by the same crash-safe steps as retention: claim, delete the files, delete
+    the rows into a ``RetentionRecord``. Whole segments go (a little more than the range, never
+    less). Footage an active hold keeps stays (another case needs it); the run counts it in
+    ``segments_held``. The run (kind "erasure", who and why) and its record are the proof."""
+    if end <= start:
+        raise ValueError("the end of the range must be after its start")
+    now = timezone.now()
+    run = RetentionRun.objects.create(kind=DeletionKind.ERASURE, note=reason.strip(), requested_by=by,
+                                      heartbeat_at=now)
+    in_range = Segment.objects.filter(camera=camera, state=SegmentState.STORED).overlapping(start, end)
+    with transaction.atomic():
+        held = in_range.filter(services.segments_held(now)).count()
+        ids = list(in_range.exclude(services.segments_held(now)).values_list("pk", flat=True))
+        Segment.objects.filter(pk__in=ids, state=SegmentState.STORED).update(state=SegmentState.DELETING,
+                                                                           retention_run=run)
+    claimed = _claimed_by(run, camera_id=camera.pk)
+    if claimed:
+        _delete(run, claimed, retention_hours=0, after_files_deleted=None)
+        _recount(camera.pk)
+    with transaction.atomic():
+        RetentionRun.objects.filter(pk=run.pk).update(status=JobStatus.DONE, finished_at=timezone.now(),
+                                                      segments_held=held)
+        run.refresh_from_db()
+        audit_record(action=AuditAction.FOOTAGE_ERASED, actor=by, target=run,
+                     details={"camera": str(camera.public_id), "camera_name": camera.name, "start": start,
+                              "end": end, "reason": run.note, "segments": run.segments_deleted,
+                              "bytes": run.bytes_deleted, "kept_by_holds": held})
+    return run

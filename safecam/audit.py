@@ -50,6 +50,7 @@ class AuditAction(models.TextChoices):
     HOLD_EXPIRED = "hold.expired", _("Hold expired")
     RETENTION_APPLIED = "retention.applied", _("Expired footage deleted")
     FOOTAGE_VERIFIED = "footage.verified", _("Stored footage verified")
+    FOOTAGE_ERASED = "footage.erased", _("Footage erased on request")
     FOOTAGE_VIEWED = "footage.viewed", _("Footage viewed")
     STILL_EXPORTED = "footage.still_exported", _("Still frame downloaded")
     INCIDENT_MARKED = "incident.marked", _("Incident marked")
