@@ -13,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from django.urls import include, path
 from django.utils import timezone
@@ -32,10 +31,6 @@ from access_requests import selectors, services
 from access_requests.models import (AccessRequest, Channel, Export, RequestFootage, RequestKind, RequestState)
 from cameras.models import Camera, Site
 from safecam.audit import AuditAction, audit_record, request_context
-
-
-def _drf(error: DjangoValidationError) -> ValidationError:
-    return ValidationError(error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages})
 
 
 class FootageSerializer(serializers.ModelSerializer):
@@ -83,10 +78,7 @@ class AccessRequestSerializer(serializers.ModelSerializer):
             raise PermissionDenied(_("You may file police disclosure requests only (type “disclosure”)."))
         validated.setdefault("channel", Channel.OFFICIAL if validated.get("kind") == RequestKind.DISCLOSURE
                              else Channel.EMAIL)
-        try:
-            return services.request_register(by=user, **validated)
-        except DjangoValidationError as error:
-            raise _drf(error) from None
+        return services.request_register(by=user, **validated)
 
 
 class MoveSerializer(serializers.Serializer):
@@ -154,10 +146,7 @@ class AccessRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         body = MoveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = {k: v for k, v in body.validated_data.items() if v is not None}
-        try:
-            services.request_move(request=item, by=request.user, **data)
-        except DjangoValidationError as error:
-            raise _drf(error) from None
+        services.request_move(request=item, by=request.user, **data)
         return self._answer(item)
 
     @extend_schema(request=ExtendSerializer, responses=AccessRequestSerializer)
@@ -166,10 +155,7 @@ class AccessRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         item = self._changeable(uuid)
         body = ExtendSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            services.request_extend(request=item, by=request.user, **body.validated_data)
-        except DjangoValidationError as error:
-            raise _drf(error) from None
+        services.request_extend(request=item, by=request.user, **body.validated_data)
         return self._answer(item)
 
     @extend_schema(request=EraseSerializer, responses=AccessRequestSerializer)
@@ -179,10 +165,7 @@ class AccessRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         item = self._changeable(uuid)
         body = EraseSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            services.request_erase(request=item, by=request.user, reason=body.validated_data["reason"])
-        except DjangoValidationError as error:
-            raise _drf(error) from None
+        services.request_erase(request=item, by=request.user, reason=body.validated_data["reason"])
         return self._answer(item)
 
     @extend_schema(request=AttachSerializer, responses={201: FootageSerializer})
@@ -194,12 +177,9 @@ class AccessRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         camera = selectors.search_cameras(item).filter(public_id=body.validated_data["camera"]).first()
         if camera is None:
             raise ValidationError({"camera": [_("That camera is not among this request's cameras.")]})
-        try:
-            found = services.footage_attach(request=item, camera=camera, by=request.user,
-                                            start=body.validated_data["start"], end=body.validated_data["end"],
-                                            note=body.validated_data.get("note", ""))
-        except DjangoValidationError as error:
-            raise _drf(error) from None
+        found = services.footage_attach(request=item, camera=camera, by=request.user,
+                                        start=body.validated_data["start"], end=body.validated_data["end"],
+                                        note=body.validated_data.get("note", ""))
         return Response(FootageSerializer(found).data, status=status.HTTP_201_CREATED)
 
 
@@ -306,11 +286,8 @@ class ExportSerializer(serializers.ModelSerializer):
                  .filter(public_id=validated["footage"]).first())
         if found is None:
             raise ValidationError({"footage": [_("No attached footage with that id on a request you handle.")]})
-        try:
-            return services.export_create(found=found, by=user, redaction=validated.get("redaction"),
-                                          start=validated.get("start"), end=validated.get("end"))
-        except DjangoValidationError as error:
-            raise _drf(error) from None
+        return services.export_create(found=found, by=user, redaction=validated.get("redaction"),
+                                      start=validated.get("start"), end=validated.get("end"))
 
 
 class ExportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -337,10 +314,7 @@ class ExportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         export = Export.objects.restrict(request.user, "change").filter(public_id=uuid).first()
         if export is None:
             raise NotFound()
-        try:
-            export = services.export_approve(export=export, by=request.user)
-        except DjangoValidationError as error:
-            raise _drf(error) from None
+        export = services.export_approve(export=export, by=request.user)
         return Response(ExportSerializer(export).data)
 
 

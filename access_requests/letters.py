@@ -17,14 +17,10 @@ from cameras.models import Controller
 from safecam.timeranges import local_zone
 
 
-def recorded_spans(export: Export) -> list:
-    from access_requests.exporting import recorded_spans as spans
-
-    return spans(export)
-
-
 def cover_letter_pdf(*, export: Export, manifest: dict[str, Any], language: str) -> bytes:
     from weasyprint import HTML
+
+    from access_requests.exporting import recorded_spans
 
     zone = local_zone()
     with translation.override(language), timezone.override(zone):

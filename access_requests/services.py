@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from access_requests import deadlines, workflow
-from access_requests.models import (AccessRequest, Channel, DeliveryMethod, Delivery, Export, ExportStatus,
+from access_requests.models import (AccessRequest, DeliveryMethod, Delivery, Export, ExportStatus,
                                     ReferenceCounter, RequestFootage, RequestKind, RequestState)
 from cameras.models import Camera, Site
 from footage.models import Hold
@@ -479,6 +479,3 @@ def submitter_key(ip: str | None) -> str:
     """A keyed hash of the submitting address: enough to spot abuse, not the address itself."""
     return hashlib.sha256(f"{settings.SECRET_KEY}:{ip or ''}".encode()).hexdigest()[:32] if ip else ""
 
-
-def channel_default(by: Any) -> str:
-    return Channel.WEB if by is None else Channel.EMAIL

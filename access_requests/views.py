@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from access_requests import selectors, services
 from access_requests.forms import AttachForm, DeliveryForm, ExtendForm, MoveForm, ReasonForm, RequestForm
-from access_requests.models import AccessRequest, Delivery, Export, ExportStatus, RequestFootage, RequestKind
+from access_requests.models import AccessRequest, Delivery, Export, RequestFootage, RequestKind
 from cameras.models import Camera
 from safecam.audit import AuditAction, audit_record, request_context
 
@@ -57,6 +57,11 @@ def _errors_to_form(form: Any, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, messages_)
     else:
         form.add_error(None, error.messages)
+
+
+def _form_refused(request: HttpRequest, form: Any) -> None:
+    """A small action form (on a page that shows it again after the redirect) failed: say why."""
+    messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -128,7 +133,7 @@ def request_move(request: HttpRequest, public_id: UUID) -> HttpResponse:
             item.refresh_from_db()
             messages.success(request, _("The request is now “%(state)s”.") % {"state": item.get_state_display()})
     else:
-        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+        _form_refused(request, form)
     return redirect("request-detail", public_id=item.public_id)
 
 
@@ -146,7 +151,7 @@ def request_extend(request: HttpRequest, public_id: UUID) -> HttpResponse:
             item.refresh_from_db()
             messages.success(request, _("The deadline is now %(due)s.") % {"due": item.due_on.strftime("%Y-%m-%d")})
     else:
-        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+        _form_refused(request, form)
     return redirect("request-detail", public_id=item.public_id)
 
 
@@ -236,7 +241,7 @@ def footage_attach(request: HttpRequest, public_id: UUID) -> HttpResponse:
             else:
                 messages.success(request, _("Footage attached and kept by a hold while the request is open."))
     else:
-        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+        _form_refused(request, form)
     return redirect("request-detail", public_id=item.public_id)
 
 
@@ -356,7 +361,7 @@ def delivery_create(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 "recipient": delivery.recipient, "until": timezone.localtime(delivery.expires_at).strftime(
                     "%Y-%m-%d %H:%M"), "count": delivery.max_downloads, "link": link})
     else:
-        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+        _form_refused(request, form)
     return redirect("export-detail", public_id=export.public_id)
 
 

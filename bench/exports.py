@@ -179,7 +179,7 @@ def run(work: Path, args: argparse.Namespace) -> None:
     print(f"  whole job (master, redact, hash, upload)  {job:7.2f} s  = {clip / job:5.2f}× real time")
     print(f"  of which the redacted render              {redact:7.2f} s  = {clip / redact:5.2f}× real time (goal ≥ 4×)")
     print(f"  bare ffmpeg re-encode, no filters (floor) {bare:7.2f} s  = {clip / bare:5.2f}× real time")
-    print(f"  timings: " + ", ".join(f"{k} {v:.2f}" for k, v in export.timings.items()) + "\n")
+    print("  timings: " + ", ".join(f"{k} {v:.2f}" for k, v in export.timings.items()) + "\n")
 
     # 4. packaging and the check.
     services.export_approve(export=export, by=dpo)

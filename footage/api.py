@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -57,10 +56,7 @@ class HoldSerializer(serializers.ModelSerializer):
         return hold.is_active()
 
     def create(self, validated: dict[str, Any]) -> Hold:
-        try:
-            return services.hold_place(by=self.context["request"].user, **validated)
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from None
+        return services.hold_place(by=self.context["request"].user, **validated)
 
 
 class HoldReleaseSerializer(serializers.Serializer):
@@ -89,10 +85,7 @@ class HoldViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         hold = selectors.hold_get(request.user, uuid, action="hold")
         body = HoldReleaseSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            hold = services.hold_release(hold=hold, by=request.user, reason=body.validated_data["reason"])
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from None
+        hold = services.hold_release(hold=hold, by=request.user, reason=body.validated_data["reason"])
         return Response(HoldSerializer(hold, context={"request": request}).data, status=status.HTTP_200_OK)
 
 
@@ -258,10 +251,7 @@ class IncidentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = IncidentCreateSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
-        try:
-            incident = services.incident_mark(by=request.user, **body.validated_data)
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from None
+        incident = services.incident_mark(by=request.user, **body.validated_data)
         return Response(IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.urls import path
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -11,6 +12,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import serializers, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
@@ -22,7 +24,12 @@ from safecam.models import AuditEvent
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, with every error as ``{"detail": message}`` (plus field errors when a form failed)."""
+    """DRF's handler, with every error as ``{"detail": message}`` (plus field errors when a form failed).
+
+    A service's Django ``ValidationError`` is a 400 with its field messages, like a serializer's, so
+    API views call services without translating their errors themselves."""
+    if isinstance(exc, DjangoValidationError):
+        exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, (dict, list)) and "detail" not in response.data:
         response.data = {"detail": "The request is not valid; see the field errors.", "errors": response.data}

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -75,6 +76,16 @@ def _empty_cache(_test_settings: None) -> None:
 
     cache.clear()
     caches["ratelimit"].clear()
+
+
+def footage_folder_use(settings: Any, tmp_path: Path) -> Path:
+    """Footage (and its spool and work folders) in the test's own folder, on the real FileSystemStorage."""
+    folder = tmp_path / "storage"
+    settings.STORAGES = {**settings.STORAGES, "footage": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(folder)}}}
+    settings.SPOOL_DIR = tmp_path / "spool"
+    settings.DATA_DIR = tmp_path / "data"
+    return folder
 
 
 # --- the registry --------------------------------------------------------------------------------

@@ -20,30 +20,9 @@
 
   // --- small helpers ----------------------------------------------------------------------------
 
-  function iso(ms) { return new Date(ms).toISOString(); }
-  function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
-  function pad(n, w) { n = String(n); while (n.length < (w || 2)) n = "0" + n; return n; }
-  function $(root, sel) { return root.querySelector(sel); }
-  function $$(root, sel) { return Array.prototype.slice.call(root.querySelectorAll(sel)); }
-  function el(tag, cls, attrs) {
-    var node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (attrs) Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    return node;
-  }
-  function fmt(template, values) {
-    return String(template).replace(/%\((\w+)\)s/g, function (_, k) { return values[k] != null ? values[k] : ""; });
-  }
-  function readStrings(root) {
-    var out = {};
-    $$(root, "[data-sc-strings] [data-k]").forEach(function (node) { out[node.getAttribute("data-k")] = node.textContent; });
-    return out;
-  }
-  function typing(target) {
-    if (!target || !target.tagName) return false;
-    var tag = target.tagName.toLowerCase();
-    return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
-  }
+  var common = window.SafeCamCommon;  // common.js: helpers shared with the other SafeCam scripts
+  var iso = common.iso, clamp = common.clamp, pad = common.pad, $ = common.$, $$ = common.$$, el = common.el,
+      fmt = common.fmt, readStrings = common.readStrings, typing = common.typing;
 
   function Emitter() { this._on = {}; }
   Emitter.prototype.on = function (name, fn) { (this._on[name] = this._on[name] || []).push(fn); return this; };
@@ -188,7 +167,7 @@
     this.wantPlay = false;
     this.target = null;          // instant being loaded
     this._gen = 0;
-    this.watched = new window.SafeCamWatched();
+    this.watched = new common.Watched();
     this._reopens = 0;
     this._reopening = false;
     this._mediaRecoveries = 0;

@@ -43,35 +43,14 @@
 
   // --- small helpers ----------------------------------------------------------------------------
 
-  function iso(ms) { return new Date(ms).toISOString(); }
-  function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
-  function pad(n, w) { n = String(n); while (n.length < (w || 2)) n = "0" + n; return n; }
+  var common = window.SafeCamCommon;  // common.js: helpers shared with the other SafeCam scripts
+  var iso = common.iso, clamp = common.clamp, pad = common.pad, $ = common.$, $$ = common.$$, el = common.el,
+      fmt = common.fmt, readStrings = common.readStrings, typing = common.typing;
   function r3(v) { return Math.round(v * 1000) / 1000; }
   function floor3(v) { return Math.floor(v * 1000 + 1e-6) / 1000; }
   function ceil3(v) { return Math.ceil(v * 1000 - 1e-6) / 1000; }
   function r4(v) { return Math.round(v * 10000) / 10000; }
   function pct(v) { return (Math.round(v * 1000) / 10).toString(); }
-  function $(root, sel) { return root.querySelector(sel); }
-  function $$(root, sel) { return Array.prototype.slice.call(root.querySelectorAll(sel)); }
-  function el(tag, cls, attrs) {
-    var node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (attrs) Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    return node;
-  }
-  function fmt(template, values) {
-    return String(template).replace(/%\((\w+)\)s/g, function (_, k) { return values[k] != null ? values[k] : ""; });
-  }
-  function readStrings(root) {
-    var out = {};
-    $$(root, "[data-sc-strings] [data-k]").forEach(function (node) { out[node.getAttribute("data-k")] = node.textContent; });
-    return out;
-  }
-  function typing(target) {
-    if (!target || !target.tagName) return false;
-    var tag = target.tagName.toLowerCase();
-    return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
-  }
   function copy(value) { return JSON.parse(JSON.stringify(value)); }
 
   /** The project's JSON errors ({"detail": ..., "errors": {field: [messages]}}) as one line. */
@@ -242,7 +221,7 @@
     this.scrubbing = false;
     this.part = { on: false, from: 0, to: this.duration };
     this.expired = false;
-    this.watched = new window.SafeCamWatched();
+    this.watched = new common.Watched();
     this.beatTimer = null;
     this.previewUrl = null;
     this.draftKey = "safecam.redaction." + config.footage;

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from access_requests.models import AccessRequest, Channel, RequestKind
 from access_requests.services import request_register
+from tests.conftest import footage_folder_use
 
 
 def request_make(*, by: Any = None, kind: str = RequestKind.ACCESS, camera: Any = None, site: Any = None,
@@ -35,8 +36,4 @@ def access_request(dpo: Any, vabalninkas_camera: Any) -> AccessRequest:
 @pytest.fixture
 def footage_storage_dir(settings: Any, tmp_path: Any) -> Any:
     """Footage and exports in a private folder per test (the real FileSystemStorage)."""
-    folder = tmp_path / "storage"
-    settings.STORAGES = {**settings.STORAGES, "footage": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(folder)}}}
-    settings.DATA_DIR = tmp_path / "data"
-    return folder
+    return footage_folder_use(settings, tmp_path)

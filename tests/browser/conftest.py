@@ -18,6 +18,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
+from tests.conftest import footage_folder_use
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
@@ -64,11 +66,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(autouse=True)
 def footage_dir(settings: Any, tmp_path: Path) -> Path:
     """Each test's footage in its own folder (the live server's threads read the same settings)."""
-    folder = tmp_path / "storage"
-    settings.STORAGES = {**settings.STORAGES, "footage": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(folder)}}}
-    settings.SPOOL_DIR = tmp_path / "spool"
-    return folder
+    return footage_folder_use(settings, tmp_path)
 
 
 @pytest.fixture

@@ -7,11 +7,9 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import footage_folder_use
+
 
 @pytest.fixture(autouse=True)
 def footage_dir(settings: Any, tmp_path: Path) -> Path:
-    folder = tmp_path / "storage"
-    settings.STORAGES = {**settings.STORAGES, "footage": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(folder)}}}
-    settings.SPOOL_DIR = tmp_path / "spool"
-    return folder
+    return footage_folder_use(settings, tmp_path)

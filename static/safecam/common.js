@@ -1,5 +1,5 @@
-/* What was on screen, for a viewing session's heartbeat (the audit trail's "watched" ranges).
-   Shared by the player (player.js) and the redaction editor (redaction.js): both feed the wall-clock
+/* What the player (player.js) and the redaction editor (redaction.js) share: small DOM and text
+   helpers, and the viewing session's heartbeat (the audit trail's "watched" ranges): both feed the wall-clock
    time of the frame on screen as it plays, and every 15 s post what was watched since the last beat;
    leaving the page sends a closing beat (a beacon). Ranges shorter than 0.2 s are dropped, at most 90
    are kept (the last one stretches), and ranges of a beat that failed go back for the next one. */
@@ -9,6 +9,32 @@
   var SECOND = 1000;
 
   function iso(ms) { return new Date(ms).toISOString(); }
+  function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
+  function pad(n, w) { n = String(n); while (n.length < (w || 2)) n = "0" + n; return n; }
+  function $(root, sel) { return root.querySelector(sel); }
+  function $$(root, sel) { return Array.prototype.slice.call(root.querySelectorAll(sel)); }
+  function el(tag, cls, attrs) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (attrs) Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    return node;
+  }
+  /** A translated template with %(name)s placeholders, as Django writes them. */
+  function fmt(template, values) {
+    return String(template).replace(/%\((\w+)\)s/g, function (_, k) { return values[k] != null ? values[k] : ""; });
+  }
+  /** The page's translated strings: <... data-sc-strings><span data-k="key">text</span></...>. */
+  function readStrings(root) {
+    var out = {};
+    $$(root, "[data-sc-strings] [data-k]").forEach(function (node) { out[node.getAttribute("data-k")] = node.textContent; });
+    return out;
+  }
+  /** Whether a key press goes to a form field (shortcuts stay out of its way). */
+  function typing(target) {
+    if (!target || !target.tagName) return false;
+    var tag = target.tagName.toLowerCase();
+    return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
+  }
 
   function Watched() { this.ranges = []; this.last = null; }
 
@@ -66,5 +92,6 @@
     }
   };
 
-  window.SafeCamWatched = Watched;
+  window.SafeCamCommon = { iso: iso, clamp: clamp, pad: pad, $: $, $$: $$, el: el, fmt: fmt,
+                           readStrings: readStrings, typing: typing, Watched: Watched };
 })();
