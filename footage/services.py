@@ -34,8 +34,7 @@ from django.utils.translation import gettext as _
 from cameras.models import Camera, CameraHealth
 from cameras.services import health_count_stored, health_update
 from footage import spool
-from footage.models import (SEGMENT_LONGEST, EndReason, Gap, Hold, Incident, RecorderLease, Run, Segment, SegmentState,
-                            StorageStatus)
+from footage.models import (SEGMENT_LONGEST, EndReason, Gap, Hold, Incident, RecorderLease, Run, Segment, StorageStatus)
 from safecam.audit import AuditAction, audit_record
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,6 @@ from cameras.selectors import camera_status
 from cameras.services import health_update
 from footage import services, spool
 from footage.models import EndReason, Run, Segment, StorageStatus
-from footage.recorder import probe_video
 from safecam import roles
 from safecam.timeranges import today_so_far
 
