@@ -111,3 +111,64 @@ def request_page(request: AccessRequest) -> dict[str, Any]:
                           states.get(event.details["to"], event.details["to"]))
     return {"found": found, "exports": exports, "events": events, "retention": retention_proof(request),
             "scope": search_scope(request), "today": local_today(), "now": timezone.now()}
+
+
+# --- figures for the statistics (reports reads these: counts only, never a requester) ------------
+
+def export_counts(window: TimeRange) -> dict[int, int]:
+    """Evidential exports asked for in ``window``, per camera id."""
+    from django.db.models import Count
+
+    return {row["camera_id"]: row["n"] for row in
+            Export.objects.filter(created_at__gte=window.start, created_at__lt=window.end).order_by()
+            .values("camera_id").annotate(n=Count("pk"))}
+
+
+@dataclass(frozen=True)
+class RequestFigure:
+    """One request reduced to what statistics count: when, what kind, where, how it ended, on time."""
+
+    received_on: date
+    kind: str
+    site_id: int | None
+    state: str
+    closed_on: date | None
+    due_on: date
+    police: bool
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_on is not None
+
+    @property
+    def on_time(self) -> bool | None:
+        """Answered by the deadline (None while open)."""
+        return None if self.closed_on is None else self.closed_on <= self.due_on
+
+    @property
+    def disclosed(self) -> bool:
+        return self.state in (RequestState.DISCLOSED, RequestState.PARTIALLY_DISCLOSED)
+
+
+def request_figures(window: TimeRange, *, site_ids: list[int] | None = None) -> list[RequestFigure]:
+    """Requests received in ``window`` as :class:`RequestFigure` (no names, no contact details, no text).
+
+    A request's place is its camera's site, else its site; ``site_ids`` keeps those of these sites."""
+    from access_requests.models import CLOSED_STATES, RecipientKind, RequestKind
+    from safecam.timeranges import local_zone
+
+    zone = local_zone()
+    rows = (AccessRequest.objects.filter(received_at__gte=window.start, received_at__lt=window.end)
+            .values_list("received_at", "kind", "site_id", "camera__site_id", "state", "closed_at", "due_on",
+                         "recipient_kind"))
+    figures = []
+    for received_at, kind, site_id, camera_site_id, state, closed_at, due_on, recipient in rows:
+        place = camera_site_id or site_id
+        if site_ids is not None and place not in site_ids:
+            continue
+        closed_on = closed_at.astimezone(zone).date() if closed_at and state in CLOSED_STATES else None
+        figures.append(RequestFigure(
+            received_on=received_at.astimezone(zone).date(), kind=kind, site_id=place, state=state,
+            closed_on=closed_on, due_on=due_on,
+            police=kind == RequestKind.DISCLOSURE and recipient == RecipientKind.POLICE))
+    return figures

@@ -30,7 +30,7 @@ class CameraAdminForm(forms.ModelForm):
     class Meta:
         model = Camera
         fields = ["site", "name", "location", "latitude", "longitude", "stream_url", "purpose", "legal_basis",
-                  "retention_hours", "retention_justification", "enabled", "sign_installed_on",
+                  "retention_hours", "retention_justification", "enabled", "installed_on", "sign_installed_on",
                   "privacy_masking_notes"]
 
     def clean_stream_url(self) -> str:
@@ -77,7 +77,7 @@ class SiteAdmin(GuardedModelAdmin):
 class CameraAdmin(admin.ModelAdmin):
     form = CameraAdminForm
     list_display = ["name", "site", "stream_url", "has_credentials", "retention_hours", "enabled",
-                    "sign_installed_on"]
+                    "installed_on", "sign_installed_on"]
     list_filter = ["site", "enabled"]
     search_fields = ["name", "location"]
     readonly_fields = ["public_id", "has_credentials"]
@@ -86,7 +86,7 @@ class CameraAdmin(admin.ModelAdmin):
         (_("Stream"), {"fields": ["stream_url", "has_credentials", "stream_username", "stream_password",
                                   "clear_credentials"]}),
         (_("Lawfulness"), {"fields": ["purpose", "legal_basis", "retention_hours", "retention_justification",
-                                      "sign_installed_on", "privacy_masking_notes"]}),
+                                      "installed_on", "sign_installed_on", "privacy_masking_notes"]}),
     ]
 
     @admin.display(boolean=True, description=_("credentials set"))

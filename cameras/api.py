@@ -44,7 +44,7 @@ class CameraSerializer(serializers.ModelSerializer):
         fields = ["url", "uuid", "name", "site", "site_name", "location", "latitude", "longitude", "stream_url",
                   "has_credentials", "purpose", "legal_basis", "retention_hours", "retention_justification",
                   "enabled", "status", "latest_footage", "coverage_today", "stored_bytes", "oldest_footage",
-                  "sign_installed_on", "privacy_masking_notes", "created_at", "updated_at"]
+                  "installed_on", "sign_installed_on", "privacy_masking_notes", "created_at", "updated_at"]
 
     @extend_schema_field(serializers.ChoiceField(choices=CameraStatus.choices))
     def get_status(self, camera: Camera) -> str:

@@ -104,6 +104,10 @@ class Camera(models.Model):
     )
     retention_justification = models.TextField(_("justification for longer retention"), blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
+    # From this day the camera is expected to record: the base of coverage figures and of the
+    # funder's "cameras installed" indicator. Empty means the day it was entered in the registry.
+    installed_on = models.DateField(_("installed on"), null=True, blank=True,
+                                    help_text=_("The day the camera was handed over and began recording."))
     sign_installed_on = models.DateField(_("information sign put up on"), null=True, blank=True)
     privacy_masking_notes = models.TextField(_("privacy masking notes"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

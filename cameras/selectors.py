@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
-
-from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -130,3 +129,18 @@ def camera_get(user: Any, public_id: UUID, action: str = "view") -> Camera:
 
 def site_cameras(user: Any, site: Site) -> list[Camera]:
     return [_decorate(camera) for camera in cameras_visible(user).filter(site=site)]
+
+
+def cameras_installed(*, by: Any) -> tuple[int, int]:
+    """How many cameras were installed by the day ``by``, and in how many elderships (the registry's
+    ``installed_on``, else the day a camera was entered). For the funder's indicators: counts only."""
+    from safecam.timeranges import local_day
+
+    entered_by = local_day(by).end
+    installed = Camera.objects.filter(Q(installed_on__lte=by) | Q(installed_on__isnull=True, created_at__lt=entered_by))
+    return installed.count(), installed.values("site").distinct().count()
+
+
+def cameras_for_figures() -> list[Camera]:
+    """Every camera with its site, for roll-ups that cover all of them (no user is asking)."""
+    return list(Camera.objects.select_related("site").order_by("site__name", "name"))

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from cameras.models import Camera
-from footage.models import EndReason, Gap, Hold, Incident, RetentionRecord, Segment, SegmentState
+from footage.models import SEGMENT_LONGEST, EndReason, Gap, Hold, Incident, RetentionRecord, Segment, SegmentState
 from safecam.timeranges import TimeRange
 
 
@@ -259,3 +259,107 @@ def viewing_now(user: Any) -> QuerySet[Any]:
     idle = timezone.now() - timezone.timedelta(seconds=settings.SAFECAM_PLAYBACK_IDLE_SECONDS)
     return (ViewingSession.objects.filter(closed_at__isnull=True, last_seen_at__gte=idle)
             .select_related("user", "camera", "camera__site").order_by("-opened_at"))
+
+
+# --- figures for the statistics (reports reads these; they hold no personal data) ----------------
+
+@dataclass
+class DayFigures:
+    """One camera's footage and viewing in a window, as counts and seconds only."""
+
+    recorded_seconds: float = 0.0
+    segments: int = 0
+    bytes_recorded: int = 0
+    gap_seconds: dict[str, float] | None = None
+    outages: int = 0
+    playback_sessions: int = 0
+    live_sessions: int = 0
+    request_sessions: int = 0
+    seconds_viewed: float = 0.0
+    stills: int = 0
+    holds: int = 0
+    incidents: int = 0
+
+
+def _watched_seconds(watched: Any) -> float:
+    from django.utils.dateparse import parse_datetime
+
+    total = 0.0
+    for pair in watched or []:
+        try:
+            start, end = parse_datetime(pair[0]), parse_datetime(pair[1])
+        except (TypeError, ValueError, IndexError):
+            continue
+        if start and end and end > start:
+            total += (end - start).total_seconds()
+    return total
+
+
+def day_figures(window: TimeRange, *, now: datetime | None = None) -> dict[int, DayFigures]:
+    """Every camera's figures for ``window`` (a local day), keyed by camera id, in six queries.
+
+    Recorded time is the stored segments' time clipped to the window (one GROUP BY over the
+    (camera, start) index); segments and bytes count those that *start* in the window, so a month
+    is the sum of its days. Gaps are clipped to the window and to ``now``; an outage is a gap that
+    began in it. Viewing counts sessions opened in the window that served footage, and the seconds
+    the player reported on screen. Holds, incidents and still frames are those made in the window."""
+    from django.db.models import Count, DurationField, ExpressionWrapper, F, Value
+    from django.db.models.functions import Greatest, Least
+
+    from footage.models import ViewingMode, ViewingSession
+    from safecam.audit import AuditAction
+    from safecam.models import AuditEvent
+
+    now = now or timezone.now()
+    end = min(window.end, now)
+    figures: dict[int, DayFigures] = {}
+
+    def of(camera_id: int) -> DayFigures:
+        return figures.setdefault(camera_id, DayFigures(gap_seconds={}))
+
+    if end <= window.start:
+        return figures
+    clipped = ExpressionWrapper(Least(F("end"), Value(end)) - Greatest(F("start"), Value(window.start)),
+                                output_field=DurationField())
+    stored = Segment.objects.filter(state=SegmentState.STORED)
+    for row in (stored.filter(start__lt=end, start__gt=window.start - SEGMENT_LONGEST,
+                              end__gt=window.start)
+                .order_by().values("camera_id").annotate(seconds=Sum(clipped))):
+        of(row["camera_id"]).recorded_seconds = row["seconds"].total_seconds() if row["seconds"] else 0.0
+    for row in (stored.filter(start__gte=window.start, start__lt=end).order_by().values("camera_id")
+                .annotate(n=Count("pk"), size=Sum("size"))):
+        item = of(row["camera_id"])
+        item.segments, item.bytes_recorded = row["n"], row["size"] or 0
+    for camera_id, start, stop, reason in (
+            Gap.objects.filter(start__lt=end).filter(Q(end__isnull=True) | Q(end__gt=window.start))
+            .values_list("camera_id", "start", "end", "reason")):
+        item = of(camera_id)
+        seconds = (min(stop or end, end) - max(start, window.start)).total_seconds()
+        if seconds > 0:
+            item.gap_seconds[reason] = item.gap_seconds.get(reason, 0.0) + seconds
+        if start >= window.start:
+            item.outages += 1
+    for camera_id, mode, purpose, watched in (
+            ViewingSession.objects.filter(opened_at__gte=window.start, opened_at__lt=end, segments_served__gt=0)
+            .values_list("camera_id", "mode", "purpose", "watched")):
+        item = of(camera_id)
+        if purpose:
+            item.request_sessions += 1
+        elif mode == ViewingMode.LIVE:
+            item.live_sessions += 1
+        else:
+            item.playback_sessions += 1
+        item.seconds_viewed += _watched_seconds(watched)
+    for model, field in ((Hold, "holds"), (Incident, "incidents")):
+        for row in (model.objects.filter(created_at__gte=window.start, created_at__lt=end).order_by()
+                    .values("camera_id").annotate(n=Count("pk"))):
+            setattr(of(row["camera_id"]), field, row["n"])
+    stills = (AuditEvent.objects.filter(action=AuditAction.STILL_EXPORTED, at__gte=window.start, at__lt=end)
+              .order_by().values("target_id").annotate(n=Count("pk")))
+    by_public_id = {str(public_id): pk for public_id, pk in Camera.objects.values_list("public_id", "pk")}
+    for row in stills:
+        camera_id = by_public_id.get(row["target_id"])
+        if camera_id is not None:
+            of(camera_id).stills = row["n"]
+    return figures
+

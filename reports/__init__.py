@@ -1,4 +1,1 @@
-"""Usage statistics and the Interreg LLI-457 funder reports (arrives with the reports issue).
-
-Reads every app below it through their selectors; nothing imports ``reports``.
-"""
+"""Statistics and the funder's (Interreg LLI-457) reports. Reads every app below; nobody imports it."""

@@ -71,6 +71,12 @@ class AuditAction(models.TextChoices):
     DELIVERY_REFUSED = "delivery.refused", _("Download refused (expired, used up or revoked)")
     DELIVERY_REVOKED = "delivery.revoked", _("Download link revoked")
     REGISTER_EXPORTED = "register.exported", _("Register downloaded (CSV)")
+    PROJECT_CHANGED = "project.changed", _("Project record changed")
+    PROJECT_DELETED = "project.deleted", _("Project record deleted")
+    STATISTICS_EXPORTED = "statistics.exported", _("Statistics downloaded (CSV)")
+    REPORT_REQUESTED = "report.requested", _("Funder report asked for")
+    REPORT_FAILED = "report.failed", _("Funder report failed")
+    REPORT_DOWNLOADED = "report.downloaded", _("Funder report downloaded")
 
 
 @dataclass(frozen=True)

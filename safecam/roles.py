@@ -29,7 +29,7 @@ ROLE_GROUPS: dict[str, list[str]] = {
     DATA_PROTECTION_OFFICER: ["cameras.view_site", "cameras.place_hold", "safecam.view_auditevent",
                               "access_requests.handle_request"],
     # Statistics and funder reports only: no camera, no footage, no personal data.
-    PROJECT_COORDINATOR: [],
+    PROJECT_COORDINATOR: ["reports.view_statistics", "reports.manage_project"],
 }
 
 # What an eldership specialist may do on their own site (actions as in safecam.permissions).

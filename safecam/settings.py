@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "cameras",
     "footage",
     "access_requests",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -214,6 +215,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "verify-audit-trail": {"task": "safecam.tasks.audit_trail_verify", "schedule": 6 * 3600.0},
     "supervise-recording": {"task": "footage.tasks.recording_supervise",
                             "schedule": float(SAFECAM_SUPERVISE_SECONDS)},
+    # Today's and yesterday's figures, while their footage is still stored (reports.rollup).
+    "roll-up-statistics": {"task": "reports.tasks.statistics_rollup", "schedule": 15 * 60.0},
+    "resume-reports": {"task": "reports.tasks.reports_resume", "schedule": 120.0},
     "apply-retention": {"task": "footage.tasks.retention_apply",
                         "schedule": SAFECAM_RETENTION_EVERY_MINUTES * 60.0},
 }

@@ -102,3 +102,39 @@ def parse_range(start: str | None, end: str | None, *, max_span: timedelta = tim
                  else ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours})
         raise RangeError(_("A range may cover at most %(limit)s.") % {"limit": limit})
     return TimeRange(result_start, result_end)
+
+
+def local_days(first: date, last: date, zone: ZoneInfo | None = None) -> TimeRange:
+    """The UTC instants from local midnight of ``first`` to the end of ``last`` (both days included)."""
+    return TimeRange(local_day(first, zone).start, local_day(last, zone).end)
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(day: date) -> date:
+    """The last day of ``day``'s month."""
+    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+def months_between(first: date, last: date) -> list[date]:
+    """The first day of every month from ``first``'s to ``last``'s, in order."""
+    months, month = [], month_start(first)
+    while month <= last:
+        months.append(month)
+        month = month_end(month) + timedelta(days=1)
+    return months
+
+
+def parse_month(value: str, *, field: str) -> date:
+    """``2026-11`` (or a full date, whose month is taken) as the first day of that month."""
+    text = (value or "").strip()[:10]
+    for pattern in ("%Y-%m", "%Y-%m-%d"):
+        try:
+            return month_start(datetime.strptime(text, pattern).date())
+        except ValueError:
+            continue
+    raise RangeError(_("%(field)s: %(value)s is not a month; use YYYY-MM, e.g. 2026-11") % {
+        "field": field, "value": repr(text)})

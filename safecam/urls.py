@@ -11,6 +11,7 @@ api_patterns = [
     path("", include("cameras.api")),
     path("", include("footage.api")),
     path("", include("access_requests.api")),
+    path("", include("reports.api")),
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_patterns, "api"), namespace="api")),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("reports.urls")),
     path("", include("access_requests.urls")),
     path("", include("footage.urls")),
     path("", include("cameras.urls")),

@@ -26,7 +26,7 @@ DATA_FILE = Path(__file__).resolve().parents[2] / "data" / "birzai.toml"
 DEFAULT_DEMO_PASSWORD = "birzai-demo-2026"
 SITE_FIELDS = ("name", "address", "latitude", "longitude", "contact_name", "contact_email", "contact_phone")
 CAMERA_FIELDS = ("location", "latitude", "longitude", "purpose", "legal_basis", "retention_hours",
-                 "retention_justification", "enabled", "sign_installed_on", "privacy_masking_notes")
+                 "retention_justification", "enabled", "installed_on", "sign_installed_on", "privacy_masking_notes")
 
 
 def _value(field: str, raw: Any) -> Any:
