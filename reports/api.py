@@ -165,12 +165,16 @@ class ReportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     lookup_url_kwarg = "uuid"
     filterset_fields = ["kind", "status", "language"]
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # Reports are the coordinator's: for anyone else the collection does not exist.
+        if not request.user.has_perm("reports.manage_project"):
+            raise NotFound()
+
     def get_queryset(self):  # type: ignore[override]
         return Report.objects.restrict(self.request.user, "view").select_related("created_by")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if not request.user.has_perm("reports.manage_project"):
-            raise NotFound()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

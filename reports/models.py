@@ -14,8 +14,9 @@ parts add up to totals. :class:`Indicator` targets come from the application for
 values are counted from the camera registry and the activity register where SafeCam knows them.
 :class:`Report` is a PDF job row (status, progress, timings, error, who asked), like an export.
 
-Rights: ``reports.view_statistics`` (the coordinator) sees every eldership's statistics; anyone
-else sees the statistics of the elderships whose cameras they may see. ``reports.manage_project``
+Rights: ``reports.view_statistics`` (the coordinator) sees every eldership's statistics;
+``reports.view_site_statistics`` (specialists, Public Order, the DPO) those of the elderships whose
+cameras they may see. ``reports.manage_project``
 (the coordinator) keeps the project record and makes the reports. Nobody reaches footage from here.
 """
 
@@ -48,7 +49,7 @@ class CameraDayQuerySet(SiteScopedQuerySet):
     def _restrict(self, user: Any, action: str) -> CameraDayQuerySet:
         if action == "view" and user.has_perm("reports.view_statistics"):
             return self.all()
-        if action != "view":
+        if action != "view" or not user.has_perm("reports.view_site_statistics"):
             return self.none()
         return super()._restrict(user, "view")
 
@@ -87,6 +88,10 @@ class CameraDay(models.Model):
         ordering = ["day", "camera"]
         verbose_name = _("camera day")
         verbose_name_plural = _("camera days")
+        permissions = [
+            ("view_statistics", _("Can see the statistics of every eldership")),
+            ("view_site_statistics", _("Can see the statistics of the elderships whose cameras they may see")),
+        ]
         constraints = [models.UniqueConstraint(fields=["camera", "day"], name="camera_day_unique")]
         indexes = [models.Index(fields=["day", "camera"])]
 
@@ -142,10 +147,7 @@ class Project(Bilingual, models.Model):
     class Meta:
         verbose_name = _("project")
         verbose_name_plural = _("project")
-        permissions = [
-            ("view_statistics", _("Can see the statistics of every eldership")),
-            ("manage_project", _("Can keep the project record and make the funder's reports")),
-        ]
+        permissions = [("manage_project", _("Can keep the project record and make the funder's reports"))]
 
     def __str__(self) -> str:
         return f"{self.number} {self.acronym}"

@@ -179,13 +179,14 @@ def statistics_sites(user: Any) -> QuerySet[Site]:
     """The elderships whose statistics ``user`` may see (for filters)."""
     if user.has_perm("reports.view_statistics"):
         return Site.objects.order_by("name")
+    if not user.has_perm("reports.view_site_statistics"):
+        return Site.objects.none()
     return Site.objects.restrict(user, "view").order_by("name")
 
 
 def statistics_cameras(user: Any) -> QuerySet[Camera]:
-    if user.has_perm("reports.view_statistics"):
-        return Camera.objects.select_related("site").order_by("site__name", "name")
-    return Camera.objects.restrict(user, "view").select_related("site").order_by("site__name", "name")
+    cameras = Camera.objects.select_related("site").order_by("site__name", "name")
+    return cameras.filter(site__in=statistics_sites(user))
 
 
 def may_see_request_figures(user: Any) -> bool:
@@ -193,7 +194,10 @@ def may_see_request_figures(user: Any) -> bool:
 
 
 def may_see_statistics(user: Any) -> bool:
-    return user.is_authenticated and (may_see_request_figures(user) or statistics_sites(user).exists())
+    """Whether the statistics exist for ``user`` at all (a permission check, no query: the menu asks
+    it on every page); which elderships' figures they get is ``CameraDay.objects.restrict``'s to say."""
+    return bool(user.is_authenticated and (
+        user.has_perm("reports.view_statistics") or user.has_perm("reports.view_site_statistics")))
 
 
 def statistics(user: Any, *, first: date, last: date, site: Site | None = None,
@@ -213,7 +217,9 @@ def statistics(user: Any, *, first: date, last: date, site: Site | None = None,
     total = Figures()
     site_names: dict[str, str] = {}
     latest = None
-    for values in (days.order_by("day").values("camera_id", "day", *FIELDS, "camera__name", "camera__public_id",
+    for values in (days.exclude(expected_seconds=0, recorded_seconds=0, segments=0, playback_sessions=0,
+                                live_sessions=0, request_sessions=0, stills=0, exports=0, holds=0, incidents=0)
+                   .order_by("day").values("camera_id", "day", *FIELDS, "camera__name", "camera__public_id",
                                                "camera__site__name", "camera__site__slug", "computed_at")):
         camera_id, day = values["camera_id"], values["day"]
         month = month_start(day)
@@ -226,7 +232,7 @@ def statistics(user: Any, *, first: date, last: date, site: Site | None = None,
             figures.add_day(camera_id, day, values)
         if latest is None or values["computed_at"] > latest:
             latest = values["computed_at"]
-    total.cameras = len(names)
+    total.cameras = len({row[3] for row in names.values()})
     rows = sorted((CameraMonth(*names[camera_id], month, figures) for (camera_id, month), figures in cells.items()),
                   key=lambda row: (row.site, row.camera, row.month))
     for slug, figures in by_site.items():

@@ -18,16 +18,17 @@ DATA_PROTECTION_OFFICER = "Data protection officer"
 PROJECT_COORDINATOR = "Project coordinator"
 
 ROLE_GROUPS: dict[str, list[str]] = {
-    # Rights come per site, not from the group.
-    ELDERSHIP_SPECIALIST: [],
+    # Rights come per site, not from the group; the statistics of those sites.
+    ELDERSHIP_SPECIALIST: ["reports.view_site_statistics"],
     # Every camera: registry, live, recorded, export, holds.
     PUBLIC_ORDER_OFFICER: [
         "cameras.view_site", "cameras.view_live", "cameras.view_recorded",
         "cameras.export_footage", "cameras.place_hold", "access_requests.file_disclosure",
+        "reports.view_site_statistics",
     ],
     # The registry (purposes, legal bases, signs) and the audit trail; footage only through a request.
     DATA_PROTECTION_OFFICER: ["cameras.view_site", "cameras.place_hold", "safecam.view_auditevent",
-                              "access_requests.handle_request"],
+                              "access_requests.handle_request", "reports.view_site_statistics"],
     # Statistics and funder reports only: no camera, no footage, no personal data.
     PROJECT_COORDINATOR: ["reports.view_statistics", "reports.manage_project"],
 }
