@@ -113,6 +113,8 @@ class AccessRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
     """GDPR requests and disclosure requests. POST registers one; ``move/``, ``extend/`` and
     ``footage/`` act on it (the DPO only)."""
 
+    reaches = staticmethod(selectors.requests_reachable)
+
     serializer_class = AccessRequestSerializer
     lookup_field = "public_id"
     lookup_url_kwarg = "uuid"
@@ -186,6 +188,8 @@ class AccessRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
 class RequestPlaybackView(APIView):
     """Open a viewing session on one of the request's cameras (the DPO's search; recorded footage only)."""
 
+    reaches = staticmethod(selectors.requests_reachable)
+
     @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request, uuid: str, camera: str) -> Response:
         from footage import playback
@@ -213,6 +217,8 @@ class PreviewSerializer(serializers.Serializer):
 
 class FootagePreviewView(APIView):
     """One frame of an attached range with a redaction applied: what the export will show (audited)."""
+
+    reaches = staticmethod(selectors.requests_reachable)
 
     @extend_schema(request=PreviewSerializer, responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
     def post(self, request: Request, uuid: str) -> HttpResponse:
@@ -293,6 +299,8 @@ class ExportSerializer(serializers.ModelSerializer):
 class ExportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Evidential exports: rows with status, progress, timings, error and who asked. POST asks for
     one of an attached range (with a redaction); ``approve/`` releases a reviewed one for packaging."""
+
+    reaches = staticmethod(selectors.requests_reachable)
 
     serializer_class = ExportSerializer
     lookup_field = "public_id"

@@ -172,3 +172,8 @@ def request_figures(window: TimeRange, *, site_ids: list[int] | None = None) -> 
             closed_on=closed_on, due_on=due_on,
             police=kind == RequestKind.DISCLOSURE and recipient == RecipientKind.POLICE))
     return figures
+
+
+def requests_reachable(user: Any) -> bool:
+    """Whether ``user`` may see any request at all: the DPO, and Public Order for their disclosures."""
+    return user.has_perm("access_requests.handle_request") or user.has_perm("access_requests.file_disclosure")

@@ -144,3 +144,9 @@ def cameras_installed(*, by: Any) -> tuple[int, int]:
 def cameras_for_figures() -> list[Camera]:
     """Every camera with its site, for roll-ups that cover all of them (no user is asking)."""
     return list(Camera.objects.select_related("site").order_by("site__name", "name"))
+
+
+def cameras_reachable(user: Any) -> bool:
+    """Whether ``user`` may see any camera at all (one EXISTS): to anyone else the footage
+    collections do not exist (404), like an object they may not see."""
+    return Site.objects.restrict(user, "view").exists()

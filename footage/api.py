@@ -66,6 +66,8 @@ class HoldReleaseSerializer(serializers.Serializer):
 class HoldViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Holds on footage the caller may see. POST places one; ``release/`` ends it."""
 
+    reaches = staticmethod(camera_selectors.cameras_reachable)
+
     serializer_class = HoldSerializer
     lookup_field = "public_id"
     lookup_url_kwarg = "uuid"
@@ -104,6 +106,8 @@ class RetentionRecordSerializer(serializers.ModelSerializer):
 
 class RetentionRecordViewSet(viewsets.ReadOnlyModelViewSet):
     """Proof of deletion: what each retention pass removed, per camera the caller may see."""
+
+    reaches = staticmethod(camera_selectors.cameras_reachable)
 
     serializer_class = RetentionRecordSerializer
     filterset_fields = ["camera__public_id"]
@@ -168,6 +172,8 @@ class TimelineView(APIView):
     the holds, incidents and preview pictures in it. Incidents and pictures only for callers who
     may play the camera's recorded footage. A constant number of queries, whatever the range."""
 
+    reaches = staticmethod(camera_selectors.cameras_reachable)
+
     @extend_schema(parameters=[OpenApiParameter("start", str, required=True, description="ISO 8601"),
                                OpenApiParameter("end", str, required=True, description="ISO 8601")],
                    responses=TimelineSerializer)
@@ -205,6 +211,8 @@ class PlaybackSessionView(APIView):
     footage. The links work only for the caller, only while the session is active, and only
     while the caller still holds the right (``playback`` or ``live``) on the camera."""
 
+    reaches = staticmethod(camera_selectors.cameras_reachable)
+
     @extend_schema(request=PlaybackRequestSerializer, responses={201: PlaybackSessionSerializer})
     def post(self, request: Request, uuid: str) -> Response:
         body = PlaybackRequestSerializer(data=request.data)
@@ -237,6 +245,8 @@ class IncidentCreateSerializer(serializers.Serializer):
 class IncidentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Incidents marked on footage the caller may play. POST marks one (``place_hold`` also keeps the
     footage, with the hold right)."""
+
+    reaches = staticmethod(camera_selectors.cameras_reachable)
 
     serializer_class = IncidentSerializer
     lookup_field = "public_id"

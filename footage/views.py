@@ -30,6 +30,8 @@ from safecam.timeranges import RangeError, TimeRange, parse_instant, parse_range
 
 @login_required
 def hold_list(request: HttpRequest) -> HttpResponse:
+    if not camera_selectors.cameras_reachable(request.user):
+        raise Http404  # the coordinator: no camera, so no holds page either
     holds = selectors.holds_visible(request.user)
     show = request.GET.get("show", "active")
     if show == "active":

@@ -11,7 +11,7 @@ from typing import Any
 from django.urls import include, path, reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
@@ -103,6 +103,8 @@ class StatisticsView(APIView):
     """Usage statistics from the daily roll-ups: aggregates only, no personal data. ``start`` and
     ``end`` are months (``YYYY-MM``, default the last twelve); ``site`` a slug, ``camera`` a UUID."""
 
+    reaches = staticmethod(may_see_statistics)
+
     @extend_schema(parameters=[
         OpenApiParameter("start", str, description="first month, YYYY-MM"),
         OpenApiParameter("end", str, description="last month, YYYY-MM"),
@@ -110,8 +112,6 @@ class StatisticsView(APIView):
         OpenApiParameter("camera", str, description="a camera's UUID"),
     ], responses=StatisticsSerializer)
     def get(self, request: Request) -> Response:
-        if not may_see_statistics(request.user):
-            raise NotFound()
         form = StatisticsFilterForm(request.query_params, user=request.user)
         if not form.is_valid():
             raise ValidationError({name: [str(e) for e in errors] for name, errors in form.errors.items()})
@@ -164,12 +164,7 @@ class ReportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     lookup_field = "public_id"
     lookup_url_kwarg = "uuid"
     filterset_fields = ["kind", "status", "language"]
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        # Reports are the coordinator's: for anyone else the collection does not exist.
-        if not request.user.has_perm("reports.manage_project"):
-            raise NotFound()
+    reaches = staticmethod(lambda user: user.has_perm("reports.manage_project"))
 
     def get_queryset(self):  # type: ignore[override]
         return Report.objects.restrict(self.request.user, "view").select_related("created_by")

@@ -71,6 +71,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = AuditEventSerializer
     lookup_field = "seq"
+    reaches = staticmethod(lambda user: user.has_perm("safecam.view_auditevent"))
     filterset_fields = ["action", "actor_username", "target_type", "target_id"]
     ordering_fields = ["seq", "at"]
 

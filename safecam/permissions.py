@@ -25,6 +25,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
 
 ACTIONS = ("view", "live", "playback", "export", "hold", "change")
 
@@ -57,6 +59,22 @@ class RestrictedQuerySet(models.QuerySet):
 
     def _restrict(self, user: Any, action: str) -> RestrictedQuerySet:
         raise NotImplementedError(f"{type(self).__name__} has no permission policy")
+
+
+class Reach(IsAuthenticated):
+    """DRF's default permission here (``REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"]``): signed in,
+    and, where a view says who its collection is for (``reaches = staticmethod(lambda user: ...)``),
+    a 404 for anyone else: to a user who can reach nothing in it, a collection does not exist,
+    exactly like an object they may not see. It runs before the method is looked up, so a wrong
+    method does not tell them the route exists either."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        reaches = getattr(view, "reaches", None)
+        if reaches is not None and not reaches(request.user):
+            raise NotFound()
+        return True
 
 
 def can(user: Any, action: str, obj: models.Model) -> bool:

@@ -49,3 +49,16 @@ def camera_player(context: dict, camera: Any) -> dict[str, Any]:
 def site_playback_button(context: dict, site: Any) -> dict[str, Any]:
     """A link to the eldership's synchronised grid, for a user who may watch any of its cameras."""
     return {"site": site, "show": selectors.cameras_playable(context["request"].user, site=site).exists()}
+
+
+@register.filter
+def reaches_footage(user: Any) -> bool:
+    """Whether the menu offers the footage pages (holds): the user may see some camera. Asked once
+    per request (kept on the user object), whatever number of places ask it."""
+    from cameras.selectors import cameras_reachable
+
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if not hasattr(user, "_sc_reaches_footage"):
+        user._sc_reaches_footage = cameras_reachable(user)
+    return user._sc_reaches_footage
