@@ -91,12 +91,12 @@ def bars(labels: Sequence[str], values: Sequence[float], *, title: str, unit: st
         drawn = ax.barh(list(positions), values, color=color, height=0.6)
         ax.set_yticks(list(positions), labels)
         ax.invert_yaxis()
-        _ticks(ax, "x", 0)
+        _ticks(ax, "x", decimals if max(values, default=0) < 10 else 0)
         ax.set_xlim(0, (limit or max(values, default=0) or 1) * 1.12)
     else:
         drawn = ax.bar(list(positions), values, color=color, width=0.65)
         ax.set_xticks(list(positions), labels)
-        _ticks(ax, "y", 0)
+        _ticks(ax, "y", decimals if max(values, default=0) < 10 else 0)
         ax.set_ylim(0, (limit or max(values, default=0) or 1) * 1.12)
     ax.bar_label(drawn, labels=[_number(v, decimals) + unit if v else "" for v in values], padding=2,
                  fontsize=8, color="#333a45")

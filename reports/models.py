@@ -273,7 +273,8 @@ class Activity(Bilingual, models.Model):
     participants = models.PositiveIntegerField(_("participants"), default=0)
     description_lt = models.TextField(_("description (Lithuanian)"), max_length=4000, blank=True)
     description_en = models.TextField(_("description (English)"), max_length=4000, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
     created_at = models.DateTimeField(_("entered"), auto_now_add=True)
 
     objects = ProjectQuerySet.as_manager()
@@ -297,7 +298,8 @@ class ActivityPhoto(models.Model):
     height = models.PositiveIntegerField()
     size = models.PositiveIntegerField()
     caption = models.CharField(_("caption"), max_length=300, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
     uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
 
     objects = ProjectQuerySet.as_manager()
@@ -325,7 +327,8 @@ class Expenditure(models.Model):
     payment_date = models.DateField(_("payment date"), null=True, blank=True)
     amount = models.DecimalField(_("amount without VAT (EUR)"), **MONEY, validators=NOT_NEGATIVE)
     vat = models.DecimalField(_("VAT (EUR)"), **MONEY, default=Decimal(0), validators=NOT_NEGATIVE)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
     created_at = models.DateTimeField(_("entered"), auto_now_add=True)
 
     objects = ProjectQuerySet.as_manager()
@@ -364,6 +367,14 @@ class ReportStatus(models.TextChoices):
     RUNNING = "running", _("Being prepared")
     DONE = "done", _("Ready")
     FAILED = "failed", _("Failed")
+
+
+# The steps of the report job (reports.jobs), as the progress bar names them.
+REPORT_STAGES = {
+    "statistics": _("Reading the statistics"), "charts": _("Drawing the charts"),
+    "activities": _("Adding the activities and photos"), "layout": _("Laying out the pages"),
+    "pdf": _("Writing the PDF"), "storing": _("Storing it"), "done": _("Done"),
+}
 
 
 class Report(models.Model):
@@ -407,3 +418,7 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.period_start:%Y-%m-%d}–{self.period_end:%Y-%m-%d} ({self.language})"
+
+    @property
+    def stage_label(self) -> str:
+        return str(REPORT_STAGES.get(self.stage, self.stage))

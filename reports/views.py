@@ -308,7 +308,7 @@ def report_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def report_state(report: Report) -> dict[str, Any]:
     """What the progress bar needs (the page polls this)."""
     return {"status": report.status, "status_label": report.get_status_display(), "progress": report.progress,
-            "stage": report.stage, "error": report.error, "pages": report.pages, "size": report.file_size,
+            "stage": report.stage_label, "error": report.error, "pages": report.pages, "size": report.file_size,
             "download_url": reverse("report-download", args=[report.public_id]) if report.status == "done" else None}
 
 

@@ -30,7 +30,7 @@
               clearInterval(timer);
               if (bar) bar.classList.remove("progress-bar-striped", "progress-bar-animated");
               if (bar && data.status === "done") bar.classList.add("bg-success");
-              if (bar && data.status === "failed") bar.classList.add("bg-danger");
+              if (bar && data.status === "failed") { bar.classList.add("bg-danger"); bar.style.width = "100%"; }
               if (bar && data.status === "ready") bar.classList.add("bg-info");
               if (reloadOn.indexOf(data.status) >= 0) window.location.reload();
             }

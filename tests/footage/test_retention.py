@@ -198,6 +198,9 @@ def test_each_persona_sees_the_retention_records_of_cameras_they_see(
 
     response = api_client_for(user).get("/api/v1/retention-records/")
 
+    if name == "coordinator":  # sees no camera: to them the footage collections do not exist
+        assert response.status_code == 404
+        return
     assert response.status_code == 200
     seen = {item["camera"] for item in response.json()["results"]}
     assert seen == {str(cameras[0].public_id) for slug, cameras in registry.items() if slug in VISIBLE_SITES[name]}

@@ -54,6 +54,14 @@ def viewing(camera: Camera, user: Any, opened: datetime, *, watched: list[tuple[
                                          purpose=purpose)
 
 
+@pytest.fixture(autouse=True)
+def _project_record(db: None) -> None:
+    """The seeded project record (a data migration), again if a transactional test flushed it."""
+    from reports.project import project_current
+
+    project_current()
+
+
 @dataclass
 class KnownMonth:
     """What was built, for the assertions."""
