@@ -54,6 +54,7 @@ migrate: $(VENV)/.installed
 
 seed: migrate
 	$(MANAGE) seed_birzai --demo-users
+	$(MANAGE) statistics_rollup
 
 run: install seed
 	@echo

@@ -403,6 +403,11 @@ def main() -> None:
     import django
 
     django.setup()
+    import logging
+
+    # report_request queues the render job on the embedded file broker, which nobody consumes here
+    # (the bench calls report_render itself); kombu's complaint about its host name is noise.
+    logging.getLogger("kombu.connection").setLevel(logging.ERROR)
     import matplotlib
     import psycopg
     import weasyprint

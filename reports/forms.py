@@ -6,6 +6,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from reports.models import Activity, BudgetLine, Expenditure, Indicator, Partner, Project, Report, ReportKind
@@ -188,7 +190,10 @@ class ReportForm(StyledMixin, forms.ModelForm):
         first, last = default_months()
         self.fields["period_start"].initial = first
         self.fields["period_end"].initial = month_end(last)
+        self.fields["kind"].choices = ReportKind.choices
         self.fields["kind"].initial = ReportKind.PUBLICITY
+        self.fields["language"].choices = settings.LANGUAGES
+        self.fields["language"].initial = (get_language() or "lt")[:2]
         self._style()
 
     def clean(self) -> dict[str, Any]:

@@ -46,7 +46,8 @@ PARTNERS = [
     {"role": "partner", "name_lt": "Aizkrauklės savivaldybė", "name_en": "Aizkraukle municipality",
      "country": "LV", "budget": Decimal("118083.96"), "erdf": Decimal("100371.37"),
      "own_contribution": Decimal("17712.59"),
-     "note": "Derived as the project's totals minus Biržai's share; check against the subsidy contract.",
+     "note": "Apskaičiuota: projekto sumos atėmus Biržų dalį (skelbiamos tik jos); patikrinkite pagal "
+             "subsidijos sutartį.",
      "order": 2},
 ]
 
