@@ -296,7 +296,7 @@ def _watched_seconds(watched: Any) -> float:
 
 
 def day_figures(window: TimeRange, *, now: datetime | None = None) -> dict[int, DayFigures]:
-    """Every camera's figures for ``window`` (a local day), keyed by camera id, in six queries.
+    """Every camera's figures for ``window`` (a local day), keyed by camera id, in seven queries.
 
     Recorded time is the stored segments' time clipped to the window (one GROUP BY over the
     (camera, start) index); segments and bytes count those that *start* in the window, so a month
@@ -321,14 +321,19 @@ def day_figures(window: TimeRange, *, now: datetime | None = None) -> dict[int, 
         return figures
     clipped = ExpressionWrapper(Least(F("end"), Value(end)) - Greatest(F("start"), Value(window.start)),
                                 output_field=DurationField())
-    stored = Segment.objects.filter(state=SegmentState.STORED)
-    for row in (stored.filter(start__lt=end, start__gt=window.start - SEGMENT_LONGEST,
-                              end__gt=window.start)
-                .order_by().values("camera_id").annotate(seconds=Sum(clipped))):
-        of(row["camera_id"]).recorded_seconds = row["seconds"].total_seconds() if row["seconds"] else 0.0
-    for row in (stored.filter(start__gte=window.start, start__lt=end).order_by().values("camera_id")
-                .annotate(n=Count("pk"), size=Sum("size"))):
+    starts_inside = Q(start__gte=window.start)
+    by_public_id = {str(public_id): pk for public_id, pk in Camera.objects.values_list("public_id", "pk")}
+    # One pass over each camera's (camera, start) index range (naming the cameras lets PostgreSQL use
+    # the index instead of scanning every retained segment): clipped seconds of every overlapping
+    # segment, and the count and bytes of those that start inside the window.
+    for row in (Segment.objects.filter(camera_id__in=list(by_public_id.values()), state=SegmentState.STORED,
+                                       start__lt=end,
+                                       start__gt=window.start - SEGMENT_LONGEST, end__gt=window.start)
+                .order_by().values("camera_id")
+                .annotate(seconds=Sum(clipped), n=Count("pk", filter=starts_inside),
+                          size=Sum("size", filter=starts_inside))):
         item = of(row["camera_id"])
+        item.recorded_seconds = row["seconds"].total_seconds() if row["seconds"] else 0.0
         item.segments, item.bytes_recorded = row["n"], row["size"] or 0
     for camera_id, start, stop, reason in (
             Gap.objects.filter(start__lt=end).filter(Q(end__isnull=True) | Q(end__gt=window.start))
@@ -356,7 +361,6 @@ def day_figures(window: TimeRange, *, now: datetime | None = None) -> dict[int, 
             setattr(of(row["camera_id"]), field, row["n"])
     stills = (AuditEvent.objects.filter(action=AuditAction.STILL_EXPORTED, at__gte=window.start, at__lt=end)
               .order_by().values("target_id").annotate(n=Count("pk")))
-    by_public_id = {str(public_id): pk for public_id, pk in Camera.objects.values_list("public_id", "pk")}
     for row in stills:
         camera_id = by_public_id.get(row["target_id"])
         if camera_id is not None:

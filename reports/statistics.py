@@ -73,6 +73,20 @@ class Figures:
             self._stored[camera_id] = (day, values["bytes_stored"])
             self.bytes_stored = sum(reading for _day, reading in self._stored.values())
 
+    def add(self, camera_id: int, other: Figures) -> None:
+        """Add one camera's figures (its storage reading is that camera's latest)."""
+        self.expected_seconds += other.expected_seconds
+        self.recorded_seconds += other.recorded_seconds
+        self.seconds_viewed += other.seconds_viewed
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for reason, seconds in other.gap_seconds.items():
+            self.gap_seconds[reason] = self.gap_seconds.get(reason, 0.0) + seconds
+        reading = other._stored.get(camera_id)
+        if reading and (camera_id not in self._stored or self._stored[camera_id][0] < reading[0]):
+            self._stored[camera_id] = reading
+            self.bytes_stored = sum(value for _day, value in self._stored.values())
+
     @property
     def coverage(self) -> float | None:
         """Recorded over expected, in per cent (None when nothing was expected)."""
@@ -202,39 +216,43 @@ def may_see_statistics(user: Any) -> bool:
 
 def statistics(user: Any, *, first: date, last: date, site: Site | None = None,
                camera: Camera | None = None) -> Statistics:
-    """The figures ``user`` may see for the days ``first`` … ``last``, by camera and month (two queries
-    for the roll-ups, one for requests)."""
+    """The figures ``user`` may see for the days ``first`` … ``last``, by camera and month (the roll-ups,
+    the cameras' names, the requests: a few queries whatever the period)."""
     days = CameraDay.objects.restrict(user, "view").filter(day__gte=first, day__lte=last)
     if site is not None:
         days = days.filter(camera__site=site)
     if camera is not None:
         days = days.filter(camera=camera)
     months = months_between(first, last)
+    # Each row is added once, to its camera-month; sites, months and the total are sums of those.
     cells: dict[tuple[int, date], Figures] = {}
-    names: dict[int, tuple[str, str, str, str]] = {}
+    latest = None
+    for values in (days.exclude(expected_seconds=0, recorded_seconds=0, segments=0, playback_sessions=0,
+                                live_sessions=0, request_sessions=0, stills=0, exports=0, holds=0, incidents=0)
+                   .order_by().values_list("camera_id", "day", *FIELDS, "computed_at")):
+        camera_id, day = values[0], values[1]
+        cell = cells.get((camera_id, month_start(day)))
+        if cell is None:
+            cell = cells[(camera_id, month_start(day))] = Figures()
+        cell.add_day(camera_id, day, dict(zip(FIELDS, values[2:-1])))
+        if latest is None or values[-1] > latest:
+            latest = values[-1]
+    names = {camera.pk: camera for camera in
+             Camera.objects.filter(pk__in={camera_id for camera_id, _month in cells}).select_related("site")}
+    rows = sorted((CameraMonth(names[camera_id].site.name, names[camera_id].site.slug, names[camera_id].name,
+                               str(names[camera_id].public_id), month, figures)
+                   for (camera_id, month), figures in cells.items()),
+                  key=lambda row: (row.site, row.camera, row.month))
     by_site: dict[str, Figures] = {}
     by_month: dict[date, Figures] = {month: Figures() for month in months}
     total = Figures()
     site_names: dict[str, str] = {}
-    latest = None
-    for values in (days.exclude(expected_seconds=0, recorded_seconds=0, segments=0, playback_sessions=0,
-                                live_sessions=0, request_sessions=0, stills=0, exports=0, holds=0, incidents=0)
-                   .order_by("day").values("camera_id", "day", *FIELDS, "camera__name", "camera__public_id",
-                                               "camera__site__name", "camera__site__slug", "computed_at")):
-        camera_id, day = values["camera_id"], values["day"]
-        month = month_start(day)
-        names.setdefault(camera_id, (values["camera__site__name"], values["camera__site__slug"],
-                                     values["camera__name"], str(values["camera__public_id"])))
-        slug = values["camera__site__slug"]
-        site_names[slug] = values["camera__site__name"]
-        for figures in (cells.setdefault((camera_id, month), Figures()), by_site.setdefault(slug, Figures()),
-                        by_month.setdefault(month, Figures()), total):
-            figures.add_day(camera_id, day, values)
-        if latest is None or values["computed_at"] > latest:
-            latest = values["computed_at"]
-    total.cameras = len({row[3] for row in names.values()})
-    rows = sorted((CameraMonth(*names[camera_id], month, figures) for (camera_id, month), figures in cells.items()),
-                  key=lambda row: (row.site, row.camera, row.month))
+    for (camera_id, month), cell in cells.items():
+        slug = names[camera_id].site.slug
+        site_names[slug] = names[camera_id].site.name
+        for figures in (by_site.setdefault(slug, Figures()), by_month.setdefault(month, Figures()), total):
+            figures.add(camera_id, cell)
+    total.cameras = len(names)
     for slug, figures in by_site.items():
         figures.cameras = len({row.camera_id for row in rows if row.site_slug == slug})
     requests = None

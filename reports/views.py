@@ -28,7 +28,7 @@ from reports import project as records
 from reports.models import Activity, ActivityPhoto, BudgetLine, Expenditure, Indicator, Partner, Report
 from reports.statistics import may_see_statistics, statistics, statistics_csv
 from safecam.audit import AuditAction, audit_record
-from safecam.timeranges import local_today
+from safecam.timeranges import local_today, month_end
 
 
 def _project_only(request: HttpRequest) -> None:
@@ -48,15 +48,14 @@ def statistics_page(request: HttpRequest) -> HttpResponse:
     if not may_see_statistics(request.user):
         raise Http404
     form = forms.StatisticsFilterForm(request.GET or None, user=request.user)
-    valid = form.is_valid() if request.GET else True
-    if request.GET and not valid:
-        data = {"first": None}
+    # An unusable filter is shown with its message, and the page falls back to the last twelve months.
+    valid = form.is_bound and form.is_valid()
+    data = form.cleaned_data if valid else {}
+    if valid:
+        first, last = data["first"], data["last"]
     else:
-        data = form.cleaned_data if request.GET else {}
-    first, last = data.get("first"), data.get("last")
-    if first is None:
         start, end = forms.default_months()
-        first, last = start, forms.month_end(end)
+        first, last = start, month_end(end)
     stats = statistics(request.user, first=first, last=last, site=data.get("site"), camera=data.get("camera"))
     if request.GET.get("format") == "csv" and valid:
         table = "requests" if request.GET.get("table") == "requests" and stats.requests is not None else "cameras"
