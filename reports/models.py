@@ -234,7 +234,7 @@ class Indicator(Bilingual, models.Model):
     unit_lt = models.CharField(_("unit (Lithuanian)"), max_length=50)
     unit_en = models.CharField(_("unit (English)"), max_length=50)
     # Empty until the coordinator enters it from the application form (SafeCam does not guess targets).
-    target = models.DecimalField(_("target"), max_digits=10, decimal_places=0, null=True, blank=True,
+    target = models.DecimalField(_("target value"), max_digits=10, decimal_places=0, null=True, blank=True,
                                  validators=NOT_NEGATIVE)
     source = models.CharField(_("achieved value from"), max_length=15, choices=IndicatorSource.choices)
     manual_value = models.DecimalField(_("achieved (when entered)"), max_digits=10, decimal_places=0, null=True,

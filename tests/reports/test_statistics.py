@@ -80,7 +80,7 @@ def test_its_csv_has_one_row_per_camera_and_month(known_month: KnownMonth, coord
     assert vab["Sutrikimai"] == "2"
     assert vab["Įrašyta baitų"] == "362000"
     assert vab["Peržiūrėta valandų"] == "0.13"
-    assert (vab["Stop kadrai"], vab["Eksportai"], vab["Uždėti sulaikymai"]) == ("1", "1", "1")
+    assert (vab["Kadrai"], vab["Eksportai"], vab["Uždėtos išsaugojimo žymos"]) == ("1", "1", "1")
     requests = list(csv.DictReader(io.StringIO(statistics_csv(stats, table="requests").decode("utf-8-sig"))))
     november = next(r for r in requests if r["Mėnuo"] == "2026-11")
     assert (november["Gauta"], november["Atsakyta laiku"], november["Laiku (%)"]) == ("3", "1", "50.00")
