@@ -2,7 +2,7 @@
 
 The figures come from the other apps' selectors (``footage.selectors.day_figures``,
 ``access_requests.selectors.export_counts``); nothing here is typed in. A beat job rolls up today
-and yesterday every quarter of an hour (``statistics_rollup_recent``): yesterday again because a
+and yesterday every five minutes (``statistics_rollup_recent``): yesterday again because a
 segment that waited in the spool during a storage outage is indexed late. A day is ``final`` once
 it has ended. An existing row is recomputed only while all of the day's footage is still within
 its camera's retention; after that retention may have deleted some of it, and the row is the only

@@ -216,7 +216,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "supervise-recording": {"task": "footage.tasks.recording_supervise",
                             "schedule": float(SAFECAM_SUPERVISE_SECONDS)},
     # Today's and yesterday's figures, while their footage is still stored (reports.rollup).
-    "roll-up-statistics": {"task": "reports.tasks.statistics_rollup", "schedule": 15 * 60.0},
+    "roll-up-statistics": {"task": "reports.tasks.statistics_rollup", "schedule": 5 * 60.0},
     "resume-reports": {"task": "reports.tasks.reports_resume", "schedule": 120.0},
     "apply-retention": {"task": "footage.tasks.retention_apply",
                         "schedule": SAFECAM_RETENTION_EVERY_MINUTES * 60.0},
