@@ -8,6 +8,7 @@ to anyone else, exactly like a page that does not exist. Nothing here links to f
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -31,9 +32,15 @@ from safecam.audit import AuditAction, audit_record
 from safecam.timeranges import local_today, month_end
 
 
-def _project_only(request: HttpRequest) -> None:
-    if not request.user.has_perm("reports.manage_project"):
-        raise Http404
+def project_page_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A page of the project record or the reports: signed in, and the coordinator's (404 to anyone else)."""
+    @login_required
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.has_perm("reports.manage_project"):
+            raise Http404
+        return view(request, *args, **kwargs)
+    return wrapper
 
 
 def _get(model: type[models.Model], request: HttpRequest, **lookup: Any) -> Any:
@@ -78,9 +85,8 @@ def statistics_page(request: HttpRequest) -> HttpResponse:
 
 # --- the project record -----------------------------------------------------------------------------------
 
-@login_required
+@project_page_view
 def project_page(request: HttpRequest) -> HttpResponse:
-    _project_only(request)
     project = records.project_current()
     partners = list(project.partners.all())
     today = local_today()
@@ -129,60 +135,52 @@ def _delete(request: HttpRequest, *, obj: models.Model, back: str) -> HttpRespon
     return render(request, "reports/record_delete.html", {"obj": obj, "back": back})
 
 
-@login_required
+@project_page_view
 def project_edit(request: HttpRequest) -> HttpResponse:
-    _project_only(request)
     return _edit(request, form_class=forms.ProjectForm, instance=records.project_current(),
                  title=_("Project record"), back=reverse("project"))
 
 
-@login_required
+@project_page_view
 def partner_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    _project_only(request)
     return _edit(request, form_class=forms.PartnerForm, instance=_get(Partner, request, pk=pk),
                  title=_("Partner"), back=reverse("project"))
 
 
-@login_required
+@project_page_view
 def budget_line_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    _project_only(request)
     line = _get(BudgetLine, request, pk=pk) if pk else None
     return _edit(request, form_class=forms.BudgetLineForm, instance=line, title=_("Budget line"),
                  back=reverse("project"), delete_url=reverse("budget-line-delete", args=[pk]) if pk else None)
 
 
-@login_required
+@project_page_view
 def budget_line_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    _project_only(request)
     return _delete(request, obj=_get(BudgetLine, request, pk=pk), back=reverse("project"))
 
 
-@login_required
+@project_page_view
 def indicator_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    _project_only(request)
     indicator = _get(Indicator, request, pk=pk) if pk else None
     return _edit(request, form_class=forms.IndicatorForm, instance=indicator, title=_("Output indicator"),
                  back=reverse("project"), delete_url=reverse("indicator-delete", args=[pk]) if pk else None)
 
 
-@login_required
+@project_page_view
 def indicator_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    _project_only(request)
     return _delete(request, obj=_get(Indicator, request, pk=pk), back=reverse("project"))
 
 
 # --- activities ---------------------------------------------------------------------------------------------
 
-@login_required
+@project_page_view
 def activity_list(request: HttpRequest) -> HttpResponse:
-    _project_only(request)
     activities = Activity.objects.restrict(request.user, "view").prefetch_related("photos")
     return render(request, "reports/activity_list.html", {"activities": activities})
 
 
-@login_required
+@project_page_view
 def activity_edit(request: HttpRequest, public_id: UUID | None = None) -> HttpResponse:
-    _project_only(request)
     activity = _get(Activity, request, public_id=public_id) if public_id else None
     return _edit(request, form_class=forms.ActivityForm, instance=activity, title=_("Activity"),
                  back=reverse("activity-detail", args=[public_id]) if public_id else reverse("activity-list"),
@@ -190,9 +188,8 @@ def activity_edit(request: HttpRequest, public_id: UUID | None = None) -> HttpRe
                  delete_url=reverse("activity-delete", args=[public_id]) if public_id else None)
 
 
-@login_required
+@project_page_view
 def activity_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    _project_only(request)
     activity = _get(Activity, request, public_id=public_id)
     form = forms.PhotoForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -208,25 +205,22 @@ def activity_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
                                                             "photos": activity.photos.all()})
 
 
-@login_required
+@project_page_view
 def activity_delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    _project_only(request)
     return _delete(request, obj=_get(Activity, request, public_id=public_id), back=reverse("activity-list"))
 
 
-@login_required
+@project_page_view
 def photo_image(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    _project_only(request)
     photo = _get(ActivityPhoto, request, public_id=public_id)
     response = HttpResponse(records.photo_bytes(photo), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
 
-@login_required
+@project_page_view
 @require_POST
 def photo_delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    _project_only(request)
     photo = _get(ActivityPhoto, request, public_id=public_id)
     activity = photo.activity
     records.photo_delete(photo=photo, by=request.user)
@@ -244,9 +238,8 @@ def expenditure_columns() -> list[tuple[str, Any]]:
             (_("VAT (EUR)"), lambda e: e.vat), (_("Total (EUR)"), lambda e: e.total)]
 
 
-@login_required
+@project_page_view
 def expenditure_list(request: HttpRequest) -> HttpResponse:
-    _project_only(request)
     rows = Expenditure.objects.restrict(request.user, "view").select_related("partner")
     if request.GET.get("format") == "csv":
         audit_record(action=AuditAction.STATISTICS_EXPORTED, actor=request.user, details={"table": "expenditure"})
@@ -260,26 +253,23 @@ def expenditure_list(request: HttpRequest) -> HttpResponse:
         "spent": records.spent_by_partner(partners), "partners": partners})
 
 
-@login_required
+@project_page_view
 def expenditure_edit(request: HttpRequest, public_id: UUID | None = None) -> HttpResponse:
-    _project_only(request)
     row = _get(Expenditure, request, public_id=public_id) if public_id else None
     return _edit(request, form_class=forms.ExpenditureForm, instance=row, title=_("Expenditure"),
                  back=reverse("expenditure-list"),
                  delete_url=reverse("expenditure-delete", args=[public_id]) if public_id else None)
 
 
-@login_required
+@project_page_view
 def expenditure_delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    _project_only(request)
     return _delete(request, obj=_get(Expenditure, request, public_id=public_id), back=reverse("expenditure-list"))
 
 
 # --- reports ---------------------------------------------------------------------------------------------
 
-@login_required
+@project_page_view
 def report_list(request: HttpRequest) -> HttpResponse:
-    _project_only(request)
     form = forms.ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -295,9 +285,8 @@ def report_list(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/report_list.html", {"form": form, "reports": reports})
 
 
-@login_required
+@project_page_view
 def report_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    _project_only(request)
     report = _get(Report, request, public_id=public_id)
     if request.GET.get("format") == "json":
         return JsonResponse(report_state(report))
@@ -311,9 +300,8 @@ def report_state(report: Report) -> dict[str, Any]:
             "download_url": reverse("report-download", args=[report.public_id]) if report.status == "done" else None}
 
 
-@login_required
+@project_page_view
 def report_download(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    _project_only(request)
     report = _get(Report, request, public_id=public_id)
     try:
         data = jobs.report_file(report=report, by=request.user)
