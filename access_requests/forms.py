@@ -12,6 +12,7 @@ from access_requests.models import (AccessRequest, Channel, DeliveryMethod, Iden
                                     RequestKind, RequestState)
 from access_requests.workflow import allowed
 from cameras.models import Camera, Site
+from safecam.forms import widget_classes
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
@@ -44,9 +45,7 @@ class RequestForm(forms.ModelForm):
             self.fields["kind"].initial = RequestKind.DISCLOSURE
             self.fields["recipient_kind"].initial = RecipientKind.POLICE
             self.fields["channel"].initial = Channel.OFFICIAL
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", "form-select" if isinstance(field.widget, forms.Select)
-                                          else "form-control")
+        widget_classes(self.fields)
 
 
 class MoveForm(forms.Form):
@@ -69,9 +68,7 @@ class MoveForm(forms.Form):
     def __init__(self, *args: Any, state: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["to"].choices = [(s, RequestState(s).label) for s in allowed(state)]
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", "form-select" if isinstance(field.widget, forms.Select)
-                                          else "form-control")
+        widget_classes(self.fields)
 
 
 class ExtendForm(forms.Form):

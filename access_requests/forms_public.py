@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from access_requests.models import RequestKind
 from cameras.models import Camera, Site
+from safecam.forms import widget_classes
 from safecam.timeranges import local_zone
 
 # The kinds a data subject may ask for here (a disclosure to a third party is filed by the institution).
@@ -82,10 +83,7 @@ class PublicRequestForm(forms.Form):
         for camera in self.fields["camera"].queryset.order_by("site__name", "name"):
             groups.setdefault(camera.site.name, []).append((str(camera.public_id), camera.name))
         self.fields["camera"].choices = [("", self.fields["camera"].empty_label), *groups.items()]
-        for name, field in self.fields.items():
-            if not isinstance(field.widget, forms.RadioSelect):
-                css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-                field.widget.attrs.setdefault("class", css)
+        widget_classes(self.fields)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

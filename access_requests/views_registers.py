@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from access_requests import registers
 from access_requests.models import RecipientKind, RequestKind, RequestState
 from cameras.models import Site
+from safecam.forms import InvalidMarked, widget_classes
 from safecam.timeranges import local_today
 
 PER_PAGE = 50
@@ -28,22 +29,14 @@ PER_PAGE = 50
 
 # --- filter forms ---------------------------------------------------------------------------------
 
-class _FilterForm(forms.Form):
-    """Bootstrap classes on every widget; an invalid field is marked so the template need not decide."""
+class _FilterForm(InvalidMarked, forms.Form):
+    """Small Bootstrap widgets; an invalid field is marked so the template need not decide."""
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "site" in self.fields:
             self.fields["site"].queryset = Site.objects.restrict(user, "view").order_by("name")
-        for field in self.fields.values():
-            select = isinstance(field.widget, forms.Select)
-            field.widget.attrs["class"] = "form-select form-select-sm" if select else "form-control form-control-sm"
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                self.fields[name].widget.attrs["class"] += " is-invalid"
+        widget_classes(self.fields, small=True)
 
     def _range_check(self, start: str, end: str) -> None:
         data = self.cleaned_data

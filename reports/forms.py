@@ -12,31 +12,12 @@ from django.utils.translation import gettext_lazy as _
 
 from reports.models import Activity, BudgetLine, Expenditure, Indicator, Partner, Project, Report, ReportKind
 from reports.statistics import statistics_cameras, statistics_sites
+from safecam.forms import InvalidMarked, widget_classes
 from safecam.timeranges import local_today, month_end, month_start, months_between
 
 # A statistics period covers at most this many months (a funder asks for a year, or the project's
 # life; more is a question for the CSV of several periods).
 MAX_MONTHS = 60
-
-
-class StyledMixin:
-    """Bootstrap classes on every widget; an invalid field is marked, so templates need not decide."""
-
-    def _style(self) -> None:
-        for field in self.fields.values():  # type: ignore[attr-defined]
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, (forms.Select, forms.SelectMultiple)):
-                widget.attrs.setdefault("class", "form-select")
-            else:
-                widget.attrs.setdefault("class", "form-control")
-
-    def full_clean(self) -> None:
-        super().full_clean()  # type: ignore[misc]
-        for name in self.errors:  # type: ignore[attr-defined]
-            if name in self.fields:  # type: ignore[attr-defined]
-                self.fields[name].widget.attrs["class"] += " is-invalid"  # type: ignore[attr-defined]
 
 
 class MonthInput(forms.DateInput):
@@ -63,7 +44,7 @@ def default_months(today: date | None = None) -> tuple[date, date]:
     return first, last
 
 
-class StatisticsFilterForm(StyledMixin, forms.Form):
+class StatisticsFilterForm(InvalidMarked, forms.Form):
     start = MonthField(label=_("From month"), required=False)
     end = MonthField(label=_("Until month"), required=False)
     site = forms.ModelChoiceField(label=_("Eldership"), queryset=None, to_field_name="slug", required=False,
@@ -78,10 +59,7 @@ class StatisticsFilterForm(StyledMixin, forms.Form):
         first, last = default_months()
         self.fields["start"].widget.attrs["placeholder"] = f"{first:%Y-%m}"
         self.fields["end"].widget.attrs["placeholder"] = f"{last:%Y-%m}"
-        self._style()
-        for field in self.fields.values():
-            field.widget.attrs["class"] += " form-select-sm" if isinstance(field.widget, forms.Select) \
-                else " form-control-sm"
+        widget_classes(self.fields, small=True)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -102,10 +80,10 @@ class StatisticsFilterForm(StyledMixin, forms.Form):
 
 # --- the project record ---------------------------------------------------------------------------------
 
-class RecordForm(StyledMixin, forms.ModelForm):
+class RecordForm(InvalidMarked, forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._style()
+        widget_classes(self.fields)
 
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -161,13 +139,13 @@ class ActivityForm(RecordForm):
                    "description_en": forms.Textarea(attrs={"rows": 4})}
 
 
-class PhotoForm(StyledMixin, forms.Form):
+class PhotoForm(InvalidMarked, forms.Form):
     image = forms.FileField(label=_("Photo"), widget=forms.ClearableFileInput(attrs={"accept": "image/*"}))
     caption = forms.CharField(label=_("Caption"), max_length=300, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._style()
+        widget_classes(self.fields)
 
 
 class ExpenditureForm(RecordForm):
@@ -178,7 +156,7 @@ class ExpenditureForm(RecordForm):
         widgets = {"invoice_date": DATE, "payment_date": DATE}
 
 
-class ReportForm(StyledMixin, forms.ModelForm):
+class ReportForm(InvalidMarked, forms.ModelForm):
     class Meta:
         model = Report
         fields = ["kind", "language", "period_start", "period_end", "problems"]
@@ -194,7 +172,7 @@ class ReportForm(StyledMixin, forms.ModelForm):
         self.fields["kind"].initial = ReportKind.PUBLICITY
         self.fields["language"].choices = settings.LANGUAGES
         self.fields["language"].initial = (get_language() or "lt")[:2]
-        self._style()
+        widget_classes(self.fields)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
