@@ -83,6 +83,8 @@ class PublicRequestForm(forms.Form):
         for camera in self.fields["camera"].queryset.order_by("site__name", "name"):
             groups.setdefault(camera.site.name, []).append((str(camera.public_id), camera.name))
         self.fields["camera"].choices = [("", self.fields["camera"].empty_label), *groups.items()]
+        # static/safecam/page.js shows only the chosen place's cameras (the server checks it again).
+        self.fields["camera"].widget.attrs["data-sc-filter-by"] = self["site"].auto_id
         widget_classes(self.fields)
 
     def clean(self) -> dict[str, Any]:

@@ -90,7 +90,31 @@ def _svg(fig, label: str) -> str:  # noqa: ANN001
     svg = re.sub(r'(href|url\()(=?"?)#([^")]+)', rf'\1\2#{prefix}\3', svg)
     # Scale with its container (the viewBox stays): width 100 %, height from the aspect ratio.
     svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 width="100%"', svg, count=1)
+    svg = _presentation_attributes(svg)
     return svg.replace("<svg", f'<svg role="img" aria-label="{escape(label)}"', 1)
+
+
+_STYLE_ELEMENT = re.compile(r"\s*<style[^>]*>(.*?)</style>", re.S)
+_STYLE_ATTRIBUTE = re.compile(r' style="([^"]*)"')
+
+
+def _presentation_attributes(svg: str) -> str:
+    """matplotlib styles its SVG with ``style`` attributes and a ``<style>`` element; the page's
+    Content-Security-Policy refuses both inline. Every property it writes (fill, stroke, stroke-*,
+    font-size, font-family, text-anchor) is also an SVG presentation attribute, so the same drawing
+    is written with those instead; the ``<style>`` element's rule for every element (``*{…}``)
+    becomes attributes of the root, which every element inherits unless it sets its own."""
+    def attributes(declarations: str) -> str:
+        pairs = [part.split(":", 1) for part in declarations.split(";") if ":" in part]
+        return "".join(f' {name.strip()}="{value.strip()}"' for name, value in pairs)
+
+    root_rules = ""
+    element = _STYLE_ELEMENT.search(svg)
+    if element:
+        root_rules = "".join(attributes(body) for body in re.findall(r"\*\s*\{([^}]*)\}", element.group(1)))
+        svg = _STYLE_ELEMENT.sub("", svg, count=1)
+    svg = _STYLE_ATTRIBUTE.sub(lambda match: attributes(match.group(1)).replace("'", ""), svg)
+    return svg.replace("<svg", "<svg" + root_rules, 1)
 
 
 def month_label(month: date) -> str:

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.urls import path
 from drf_spectacular.utils import extend_schema, inline_serializer
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -19,6 +19,7 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView, exception_handler as drf_exception_handler
 
+from safecam import twofactor
 from safecam.audit import AuditAction, audit_record
 from safecam.models import AuditEvent
 
@@ -36,21 +37,40 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+class TokenRequestSerializer(AuthTokenSerializer):
+    otp = serializers.CharField(label="One-time code", required=False, allow_blank=True, max_length=32,
+                                help_text="A code from the authenticator app, or a recovery code; required for "
+                                          "every account that needs two-factor authentication.")
+
+
 class TokenObtainView(APIView):
-    """``POST username, password`` → ``{"token": ...}``; use as ``Authorization: Token <token>``."""
+    """``POST username, password, otp`` → ``{"token": ...}``; use as ``Authorization: Token <token>``.
+
+    An account that needs two-factor authentication (safecam.twofactor) gets a token only with a
+    valid one-time code, so a token is never a way around the second factor."""
 
     authentication_classes: list = []
     permission_classes: list = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
-    serializer_class = AuthTokenSerializer
+    serializer_class = TokenRequestSerializer
 
-    @extend_schema(request=AuthTokenSerializer,
+    @extend_schema(request=TokenRequestSerializer,
                    responses=inline_serializer("Token", {"token": serializers.CharField()}))
     def post(self, request: Request) -> Response:
-        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        # The plain HttpRequest, so that django-axes marks a lockout where its middleware looks.
+        serializer = TokenRequestSerializer(data=request.data, context={"request": request._request})
         serializer.is_valid(raise_exception=True)  # a failed attempt is audited by the auth signal
         user = serializer.validated_data["user"]
+        if twofactor.required(user):
+            if not twofactor.enrolled(user):
+                raise ValidationError({"otp": ["Set up two-factor authentication by signing in to the portal "
+                                               "once before asking for a token."]})
+            device, verdict = twofactor.code_check(user, serializer.validated_data.get("otp") or "")
+            if device is None:
+                audit_record(action=AuditAction.TWO_FACTOR_FAILED, actor=user, target=user,
+                             details={"step": "token"})
+                raise ValidationError({"otp": ["A valid one-time code is required for this account."]})
         with transaction.atomic():
             token, _created = Token.objects.get_or_create(user=user)
             audit_record(action=AuditAction.TOKEN_ISSUED, actor=user, target=user)
@@ -86,6 +106,6 @@ router.register("audit-events", AuditEventViewSet, basename="audit-event")
 urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     *router.urls,
 ]

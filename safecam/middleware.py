@@ -55,3 +55,84 @@ class AuditContextMiddleware:
             return self.get_response(request)
         finally:
             audit.request_context.reset(token)
+
+
+# Paths an unverified session may reach: the second-factor pages themselves, leaving, the
+# language switch, static files and the liveness probe. Everything else waits for the code.
+_UNVERIFIED_PATHS = ("/accounts/two-factor/", "/accounts/logout/", "/i18n/", "/static/", "/healthz")
+IDLE_SESSION_KEY = "safecam_seen"
+_IDLE_RESOLUTION = 60  # seconds: a session is written at most once a minute to note activity
+
+
+class SessionIdleMiddleware:
+    """Ends a signed-in session after ``SAFECAM_SESSION_IDLE_MINUTES`` without a request.
+
+    The time of the last request is kept in the session at a one-minute resolution, so an active
+    user costs one session write a minute, not one per request (a player fetching segments makes
+    several a second). The expiry is audited and the login page says why the user is there.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            import time
+
+            from django.contrib import messages
+            from django.contrib.auth import logout
+            from django.utils.translation import gettext as _
+
+            now = int(time.time())
+            seen = request.session.get(IDLE_SESSION_KEY)
+            idle = settings.SAFECAM_SESSION_IDLE_MINUTES * 60
+            if isinstance(seen, int) and now - seen > idle:
+                audit.audit_record(action=audit.AuditAction.SESSION_EXPIRED, actor=user, target=user,
+                                   details={"idle_minutes": (now - seen) // 60})
+                logout(request)
+                messages.info(request, _("You were signed out after %(minutes)d minutes without activity.")
+                              % {"minutes": settings.SAFECAM_SESSION_IDLE_MINUTES})
+            elif not isinstance(seen, int) or now - seen >= _IDLE_RESOLUTION:
+                request.session[IDLE_SESSION_KEY] = now
+        return self.get_response(request)
+
+
+class TwoFactorMiddleware:
+    """Until a user who needs a second factor (``safecam.twofactor.required``) has passed it, every
+    page leads to enrolment (no authenticator yet: the first login) or to the code page, and every
+    API call answers 403 saying so. Token-authenticated API calls are not affected: a token is only
+    issued for a password *and* a code (``safecam.api.TokenObtainView``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated and not user.is_verified()
+                and not request.path.startswith(_UNVERIFIED_PATHS)):
+            from safecam import twofactor
+
+            if twofactor.required(user):
+                return self._second_factor_asked(request, enrolled=twofactor.enrolled(user))
+        return self.get_response(request)
+
+    @staticmethod
+    def _second_factor_asked(request: HttpRequest, *, enrolled: bool) -> HttpResponse:
+        from django.http import JsonResponse
+        from django.shortcuts import redirect
+        from django.urls import reverse
+        from django.utils.http import url_has_allowed_host_and_scheme
+        from django.utils.translation import gettext as _
+
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": _("Two-factor verification is required: sign in again with your "
+                                             "one-time code, or ask for a token with the code (otp).")},
+                                status=403)
+        target = reverse("two_factor_verify" if enrolled else "two_factor_setup")
+        following = request.get_full_path()
+        if request.method == "GET" and url_has_allowed_host_and_scheme(following, allowed_hosts={request.get_host()}):
+            from urllib.parse import urlencode
+
+            target += "?" + urlencode({"next": following})
+        return redirect(target)

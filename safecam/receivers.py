@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
@@ -44,6 +45,18 @@ def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None,
     # Django has already masked the password in `credentials`; keep only the username tried.
     username = str(credentials.get("username", ""))[:150]
     audit_record(action=AuditAction.LOGIN_FAILED, details={"username": username}, ip=_ip(request))
+    if request is not None and hasattr(request, "META"):
+        from safecam import lockout
+
+        lockout.address_failure_count(getattr(request, "_request", request))
+
+
+@receiver(user_locked_out)
+def _locked_out(sender: Any, request: Any = None, username: str | None = None, ip_address: str | None = None,
+                **kwargs: Any) -> None:
+    from safecam import lockout
+
+    lockout.user_locked_out_record(request, username, ip_address)
 
 
 def _perm_names(model: type, pks: set[int] | None) -> list[str]:

@@ -9,9 +9,12 @@ through the typed helpers in :mod:`safecam.config`, which stop start-up on a mal
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from safecam import config
@@ -39,6 +42,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files, not a CDN
     "guardian",
+    "django_otp",                      # two-factor authentication: TOTP apps and recovery codes
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",                            # lockout after repeated failed logins
+    "csp",                             # Content-Security-Policy header
     "safecam",
     "cameras",
     "footage",
@@ -48,15 +56,21 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "safecam.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "safecam.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "safecam.middleware.SessionIdleMiddleware",
+    "safecam.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "safecam.urls"
@@ -83,6 +97,9 @@ DATABASES = {"default": config.database_url("DATABASE_URL", DATA_DIR / "safecam.
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out user or address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "safecam.lockout.AddressLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -96,7 +113,7 @@ GUARDIAN_RENDER_403 = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -246,7 +263,58 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# A session ends after this long without a request (safecam.middleware.SessionIdleMiddleware; a
+# playing player's heartbeats count as activity) and, in any case, this many hours after login.
+SAFECAM_SESSION_IDLE_MINUTES = config.env_int("SAFECAM_SESSION_IDLE_MINUTES", 30, minimum=1)
 SESSION_COOKIE_AGE = config.env_int("SAFECAM_SESSION_HOURS", 10, minimum=1) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Two-factor authentication (safecam/twofactor.py): "sensitive" asks it of everyone who may see
+# footage or personal data (everyone but a user whose rights are the coordinator's aggregates);
+# "all" asks it of every user.
+SAFECAM_2FA_REQUIRED = config.env_choice("SAFECAM_2FA_REQUIRED", "sensitive", ("sensitive", "all"))
+OTP_TOTP_ISSUER = "SafeCam Biržai"
+OTP_TOTP_THROTTLE_FACTOR = 1  # a wrong code makes the next try wait 1 s, 2 s, 4 s …
+OTP_STATIC_THROTTLE_FACTOR = 1
+SAFECAM_RECOVERY_CODES = 10
+
+# Lockout after repeated failed logins: per user name (django-axes) and per address (a larger
+# allowance, since a whole office may share one address; safecam/lockout.py). Both are audited.
+AXES_FAILURE_LIMIT = config.env_int("SAFECAM_LOCKOUT_FAILURES", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=config.env_int("SAFECAM_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "safecam.middleware.client_ip"
+AXES_LOCKOUT_CALLABLE = "safecam.views_accounts.locked_out"
+AXES_VERBOSE = False
+SAFECAM_LOCKOUT_ADDRESS_FAILURES = config.env_int("SAFECAM_LOCKOUT_ADDRESS_FAILURES", 30, minimum=1)
+# axes warns when it does not lock addresses itself: SafeCam does, with a larger allowance (above).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Content Security Policy (django-csp): only SafeCam's own scripts, styles and fonts, no inline
+# script or style anywhere; hls.js plays through MediaSource (blob: media) with a blob: worker.
+# With SAFECAM_PLAYBACK_REDIRECT the player fetches segments from the S3 endpoint itself.
+_s3_endpoint = urlsplit(config.env_str("AWS_S3_ENDPOINT_URL", ""))
+_MEDIA_ORIGINS = [f"{_s3_endpoint.scheme}://{_s3_endpoint.netloc}"] if (
+    _s3_endpoint.netloc and config.env_bool("SAFECAM_PLAYBACK_REDIRECT", False)) else []
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF],
+        "media-src": [SELF, "blob:", *_MEDIA_ORIGINS],
+        "connect-src": [SELF, *_MEDIA_ORIGINS],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # Counters shared by every process: the public form's rate limit. Redis when the broker is Redis,
 # else a database table (`make migrate` creates it), so the limit holds across gunicorn workers.
@@ -310,5 +378,7 @@ LOGGING = {
     # not redact; drop them so Django's records, like every other, go through the redacting console.
     "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True},
                 # WeasyPrint logs every layout step at INFO; its warnings (missing fonts, bad CSS) matter.
-                "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
+                "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"},
+                # django-axes logs every login at INFO; the audit trail already records them.
+                "axes": {"level": "WARNING"}},
 }

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from safecam import views
+from safecam import views, views_accounts
 
 api_patterns = [
     path("", include("safecam.api")),
@@ -22,6 +22,10 @@ urlpatterns = [
     path("accounts/password_change/", views.AuditedPasswordChangeView.as_view(), name="password_change"),
     path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(),
          name="password_change_done"),
+    # The second factor (safecam/twofactor.py): set up at the first login, asked at every login.
+    path("accounts/two-factor/", views_accounts.two_factor_verify, name="two_factor_verify"),
+    path("accounts/two-factor/setup/", views_accounts.two_factor_setup, name="two_factor_setup"),
+    path("accounts/two-factor/recovery-codes/", views_accounts.recovery_codes, name="two_factor_codes"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_patterns, "api"), namespace="api")),

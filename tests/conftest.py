@@ -207,9 +207,34 @@ def persona(request: pytest.FixtureRequest) -> Callable[[str], Any]:
 # --- clients -------------------------------------------------------------------------------------
 
 
-def _logged_in(client: Client, user: Any) -> Client:
+def otp_device(user: Any) -> Any:
+    """The user's confirmed authenticator (made on first use), as enrolment leaves it."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+
+
+def totp_now(user: Any) -> str:
+    """The code the user's authenticator app shows right now."""
+    from django_otp.oath import TOTP
+
+    device = otp_device(user)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"
+
+
+def _logged_in(client: Client, user: Any, *, verified: bool = True) -> Client:
+    """``user``'s session on ``client``; ``verified``: past the second factor too, as after a login
+    with the password and a one-time code (safecam/twofactor.py)."""
     if user is not None and user.is_authenticated:
-        client.force_login(user)
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        if verified:
+            from django_otp import DEVICE_ID_SESSION_KEY
+
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = otp_device(user).persistent_id
+            session.save()
     return client
 
 

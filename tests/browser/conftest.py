@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from tests.conftest import footage_folder_use
+from tests.conftest import _logged_in, footage_folder_use
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -74,10 +74,10 @@ def page_for(browser: Any, live_server: Any, transactional_db: None) -> Iterator
     """``page_for(user)``: a Chromium page on the live server with ``user``'s session, Lithuanian UI, and
     a browser clock in New York (the player must show Vilnius time whatever the computer's zone)."""
     contexts: list[Any] = []
+    violations: list[str] = []
 
     def open_page(user: Any, *, viewport: dict[str, int] | None = None) -> Any:
-        client = Client()
-        client.force_login(user)
+        client = _logged_in(Client(), user)
         context = browser.new_context(base_url=live_server.url, locale="lt-LT", timezone_id="America/New_York",
                                       viewport=viewport or {"width": 1280, "height": 900})
         context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME,
@@ -88,6 +88,10 @@ def page_for(browser: Any, live_server: Any, transactional_db: None) -> Iterator
         page.set_default_timeout(15_000)
         page.errors = []  # type: ignore[attr-defined]
         page.on("pageerror", lambda error: page.errors.append(str(error)))  # type: ignore[attr-defined]
+        # Every browser test also proves the pages satisfy the Content-Security-Policy: Chromium
+        # reports each refused script, style, image, media or connection on the console.
+        page.on("console", lambda m: violations.append(f"{page.url}: {m.text}")
+                if "Content Security Policy" in m.text else None)
         if os.environ.get("SAFECAM_BROWSER_LOG"):  # the browser's console and every request, with times
             began = time.monotonic()
             stamp = lambda: f"{time.monotonic() - began:7.2f}"  # noqa: E731
@@ -114,3 +118,4 @@ def page_for(browser: Any, live_server: Any, transactional_db: None) -> Iterator
         time.sleep(0.05)
     for context in contexts:
         context.close()
+    assert not violations, "The Content-Security-Policy refused:\n" + "\n".join(violations)

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from cameras.models import Camera
 from safecam.audit import AuditAction
 from safecam.models import AuditEvent
-from tests.conftest import PASSWORD, PERSONAS, VISIBLE_SITES
+from tests.conftest import PASSWORD, PERSONAS, VISIBLE_SITES, totp_now
 
 pytestmark = pytest.mark.django_db
 
@@ -147,8 +147,8 @@ def test_it_answers_a_malformed_or_unknown_address_with_json_404(path: str, publ
 
 
 def test_it_issues_a_token_that_authenticates_api_calls(registry: dict[str, list[Camera]], public_order: Any) -> None:
-    response = APIClient().post("/api/v1/auth/token/", {"username": "public_order", "password": PASSWORD},
-                                format="json")
+    response = APIClient().post("/api/v1/auth/token/", {"username": "public_order", "password": PASSWORD,
+                                                        "otp": totp_now(public_order)}, format="json")
     assert response.status_code == 200
     token = response.json()["token"]
     assert AuditEvent.objects.filter(action=AuditAction.TOKEN_ISSUED, actor=public_order).count() == 1
@@ -161,8 +161,8 @@ def test_it_issues_a_token_that_authenticates_api_calls(registry: dict[str, list
 
 
 def test_it_scopes_a_token_to_its_owner(registry: dict[str, list[Camera]], spec_vabalninkas: Any) -> None:
-    token = APIClient().post("/api/v1/auth/token/", {"username": "spec_vabalninkas", "password": PASSWORD}
-                             ).json()["token"]
+    token = APIClient().post("/api/v1/auth/token/", {"username": "spec_vabalninkas", "password": PASSWORD,
+                                                     "otp": totp_now(spec_vabalninkas)}).json()["token"]
     caller = APIClient()
     caller.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert {c["uuid"] for c in caller.get("/api/v1/cameras/").json()["results"]} == _uuids(registry["vabalninkas"])

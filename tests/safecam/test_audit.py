@@ -21,7 +21,7 @@ from cameras.models import Camera, Site
 from safecam import roles
 from safecam.audit import AuditAction, acting, audit_chain_verify, audit_record, event_hash
 from safecam.models import AppendOnlyError, AuditChainHead, AuditEvent
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, _logged_in, make_user
 from tests.factories import CameraFactory
 
 pytestmark = pytest.mark.django_db
@@ -222,7 +222,7 @@ def test_it_records_a_failed_login_with_the_address_and_no_password(spec_vabalni
 
 def test_it_records_a_logout_with_the_address(spec_vabalninkas: Any) -> None:
     client = Client(REMOTE_ADDR="2001:db8::5")
-    client.force_login(spec_vabalninkas)
+    _logged_in(client, spec_vabalninkas)
     response = client.post("/accounts/logout/")
     assert response.status_code == 302
     event = AuditEvent.objects.get(action=AuditAction.LOGOUT)
@@ -385,7 +385,7 @@ def test_it_records_a_group_change_made_in_the_admin_as_the_admins(role_groups: 
                                                                    superuser: Any) -> None:
     user = make_user("naujas")
     client = Client(REMOTE_ADDR="192.0.2.20")
-    client.force_login(superuser)
+    _logged_in(client, superuser)
     group = role_groups[roles.ELDERSHIP_SPECIALIST]
     response = client.post(f"/admin/auth/user/{user.pk}/change/", {
         "username": "naujas", "first_name": "", "last_name": "", "email": "", "is_active": "on",
@@ -424,7 +424,7 @@ def test_it_rolls_an_event_back_with_its_transaction(vabalninkas: Site) -> None:
 
 def test_it_records_a_password_change_without_the_password(spec_vabalninkas: Any) -> None:
     client = Client()
-    client.force_login(spec_vabalninkas)
+    _logged_in(client, spec_vabalninkas)
     response = client.post("/accounts/password_change/", {
         "old_password": PASSWORD, "new_password1": "Naujas-slapt-2026!", "new_password2": "Naujas-slapt-2026!"})
     assert response.status_code == 302
