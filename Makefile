@@ -65,6 +65,7 @@ run: install seed
 	@echo "  dpo                                                    Data protection officer: requests, audit trail"
 	@echo "  coordinator                                            Project coordinator: statistics and reports"
 	@echo "  admin                                                  Administrator: /admin/"
+	@echo "Everyone but the coordinator sets up an authenticator app (any TOTP app; the key is also shown as text) at the first login."
 	@echo "$(SAFECAM_DEMO_CAMERAS) simulated cameras stream on rtsp://127.0.0.1:8554/cam0 …; the recorder records them into $(SAFECAM_DATA_DIR)/storage."
 	@echo "Ctrl-C stops everything."
 	@echo
