@@ -72,7 +72,9 @@ class TokenObtainView(APIView):
                              details={"step": "token"})
                 raise ValidationError({"otp": ["A valid one-time code is required for this account."]})
         with transaction.atomic():
-            token, _created = Token.objects.get_or_create(user=user)
+            # A fresh token each time (its validity counts from now); the old one stops working.
+            Token.objects.filter(user=user).delete()
+            token = Token.objects.create(user=user)
             audit_record(action=AuditAction.TOKEN_ISSUED, actor=user, target=user)
         return Response({"token": token.key})
 

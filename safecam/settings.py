@@ -270,6 +270,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SAFECAM_SESSION_IDLE_MINUTES = config.env_int("SAFECAM_SESSION_IDLE_MINUTES", 30, minimum=1)
 SESSION_COOKIE_AGE = config.env_int("SAFECAM_SESSION_HOURS", 10, minimum=1) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# An API token is valid this long after it was issued (safecam/authentication.py).
+SAFECAM_TOKEN_HOURS = config.env_int("SAFECAM_TOKEN_HOURS", 12, minimum=1)
 
 # Two-factor authentication (safecam/twofactor.py): "sensitive" asks it of everyone who may see
 # footage or personal data (everyone but a user whose rights are the coordinator's aggregates);
@@ -337,7 +339,7 @@ DEFAULT_FROM_EMAIL = config.env_str("SAFECAM_FROM_EMAIL", "safecam@birzai.lt")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "safecam.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["safecam.permissions.Reach"],

@@ -291,3 +291,26 @@ def test_session_and_csrf_cookies_are_http_only_and_same_site(spec_vabalninkas: 
     client, response = _password_login("spec_vabalninkas")
     cookie = response.cookies["sessionid"]
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
+
+
+def test_an_api_token_expires_and_a_new_one_retires_the_old(public_order: Any, settings: Any) -> None:
+    def token() -> str:
+        response = APIClient().post("/api/v1/auth/token/", {"username": "public_order", "password": PASSWORD,
+                                                            "otp": totp_now(public_order)}, format="json")
+        assert response.status_code == 200
+        return response.json()["token"]
+
+    def status(key: str) -> int:
+        caller = APIClient()
+        caller.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return caller.get("/api/v1/cameras/").status_code
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        first = token()
+        assert status(first) == 200
+        traveller.shift(dt.timedelta(minutes=1))  # the next code
+        second = token()
+        assert status(first) == 401 and status(second) == 200
+        traveller.shift(dt.timedelta(hours=settings.SAFECAM_TOKEN_HOURS, minutes=1))
+        assert status(second) == 401
