@@ -20,6 +20,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView, exception_handler as drf_exception_handler
 
 from safecam.audit import AuditAction, audit_record
+from safecam.doors import PUBLIC, door
 from safecam.models import AuditEvent
 
 
@@ -36,6 +37,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+@door(PUBLIC, reason="the username and password are the proof; throttled, failures audited")
 class TokenObtainView(APIView):
     """``POST username, password`` → ``{"token": ...}``; use as ``Authorization: Token <token>``."""
 

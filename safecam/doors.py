@@ -265,11 +265,11 @@ def _drf_check(cls: type, door_: Door) -> str | None:
     """Whether a DRF view's permission classes do what its door says."""
     classes = list(getattr(cls, "permission_classes", []))
     policy = door_.policy
+    if policy.kind == "reach" and not any(isinstance(c, type) and issubclass(c, Reach) for c in classes):
+        return "has `reaches` but Reach is not among its permission_classes, so nothing enforces it"
     if policy.needs_sign_in and not any(isinstance(c, type) and issubclass(c, IsAuthenticated) for c in classes):
         return (f"declares {policy} but its permission_classes {[c.__name__ for c in classes]} "
                 "let anonymous callers in")
-    if policy.kind == "reach" and not any(isinstance(c, type) and issubclass(c, Reach) for c in classes):
-        return "has `reaches` but Reach is not among its permission_classes, so nothing enforces it"
     return None
 
 
