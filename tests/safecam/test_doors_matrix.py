@@ -60,9 +60,6 @@ SAMPLES = {"app_label": "auth", "url": "nowhere/"}
 def _admin_url(route: doors.Route) -> str:
     """A URL that reaches the route's view (objects that do not exist are fine: the door comes first)."""
     if route.name:
-        from django.urls import get_resolver
-
-        pattern = get_resolver().reverse_dict  # noqa: F841 - reverse() below needs the resolver populated
         keys = re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route.route)
         kwargs = {a or b: SAMPLES.get(a or b, "1") for a, b in keys}
         return reverse(f"admin:{route.name}", kwargs=kwargs)
