@@ -41,7 +41,8 @@ the same module.
 
 ``tests/safecam/test_doors.py`` walks the whole URLconf with :func:`routes` and fails on a route
 without a door (or whose door does not match its permission classes), and on a route that no
-persona matrix test marks with ``@pytest.mark.door("url-name")``.
+persona matrix test marks with ``@pytest.mark.door("url-name")``. ``manage.py doors`` prints the
+same walk as a table (route, URL name, view, door and reason) for review.
 
 This module imports no app (STYLE.md): third-party views are named by their dotted paths.
 """

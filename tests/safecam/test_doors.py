@@ -162,3 +162,16 @@ def test_each_door_lets_in_whom_it_declares_and_404s_the_rest(index: int, name: 
         assert response.status_code == statuses[index], (path, name)
         if response.status_code == 302:
             assert response["Location"].startswith(f"/accounts/login/?next={path}")
+
+
+def test_the_doors_command_lists_every_route_with_its_door(settings: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from django.core.management import call_command
+
+    call_command("doors")
+    listed = capsys.readouterr().out
+    assert "healthz [healthz] → safecam.views.healthz: public: " in listed
+    assert "routes of the admin site" in listed
+    settings.ROOT_URLCONF = THROWAWAY
+    with pytest.raises(SystemExit):
+        call_command("doors")
+    assert "forgotten/ [forgotten]" in capsys.readouterr().out
