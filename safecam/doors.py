@@ -135,16 +135,16 @@ def _gate(policy: Policy, view: Callable[..., HttpResponse]) -> Callable[..., Ht
     """The door's own check, around a function (or ``dispatch``) taking the request first."""
     if not policy.needs_sign_in:
         return view
-    if policy.gated:
-        inner = view
+    if not policy.gated:
+        return login_required(view)
 
-        @functools.wraps(inner)
-        def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not policy.allows(request.user):
-                raise Http404  # to someone who may not come in, the page does not exist
-            return inner(request, *args, **kwargs)
+    @functools.wraps(view)
+    def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not policy.allows(request.user):
+            raise Http404  # to someone who may not come in, the page does not exist
+        return view(request, *args, **kwargs)
 
-    return login_required(view)
+    return login_required(gated)
 
 
 def door(policy: Policy, *, reason: str) -> Callable[[Any], Any]:
@@ -266,7 +266,7 @@ def _drf_check(cls: type, door_: Door) -> str | None:
     """Whether a DRF view's permission classes do what its door says."""
     classes = list(getattr(cls, "permission_classes", []))
     policy = door_.policy
-    if policy.kind == "reach" and not any(isinstance(c, type) and issubclass(c, Reach) for c in classes):
+    if policy.gated and not any(isinstance(c, type) and issubclass(c, Reach) for c in classes):
         return "has `reaches` but Reach is not among its permission_classes, so nothing enforces it"
     if policy.needs_sign_in and not any(isinstance(c, type) and issubclass(c, IsAuthenticated) for c in classes):
         return (f"declares {policy} but its permission_classes {[c.__name__ for c in classes]} "

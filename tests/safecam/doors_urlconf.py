@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views import View
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -71,6 +71,14 @@ class UnenforcedReach(APIView):
         return Response({})
 
 
+@door(PERMISSION("access_requests.handle_request"), reason="says the DPO's, but nothing checks the permission")
+class PermissionWithoutReach(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Any) -> Response:
+        return Response({})
+
+
 @door(PERMISSION("access_requests.handle_request"), reason="a test API for the DPO")
 class DpoApi(APIView):
     def get(self, request: Any) -> Response:
@@ -94,6 +102,7 @@ urlpatterns = [
     path("api/default/", DefaultOnly.as_view(), name="api-default"),
     path("api/lying/", LyingDoor.as_view(), name="api-lying"),
     path("api/unenforced/", UnenforcedReach.as_view(), name="api-unenforced"),
+    path("api/unchecked/", PermissionWithoutReach.as_view(), name="api-unchecked"),
     path("api/dpo/", DpoApi.as_view(), name="api-dpo"),
     path("api/restricted/", RestrictedApi.as_view(), name="api-restricted"),
 ]
