@@ -15,7 +15,6 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -31,6 +30,7 @@ from access_requests.forms_public import HONEYPOT, SERVICE_FIELDS, PublicRequest
 from access_requests.models import Channel
 from cameras.models import Site
 from safecam.audit import request_context
+from safecam.doors import PERMISSION, PUBLIC, SIGNED_TOKEN, door
 
 MAX_BODY_BYTES = 20 * 1024
 SENT_SALT = "safecam.access_requests.public.sent"
@@ -125,6 +125,7 @@ def _request_form(request: HttpRequest) -> HttpResponse:
     return _render_form(request, form, status=400)
 
 
+@door(PUBLIC, reason="a data subject's request needs no account; rate-limited, size-limited, CSRF-checked")
 @csrf_exempt  # CSRF is checked by _request_form, after the size check
 @require_http_methods(["GET", "HEAD", "POST"])
 @_answer_throttled
@@ -140,6 +141,7 @@ def request_form(request: HttpRequest) -> HttpResponse:
     return _request_form(request)
 
 
+@door(SIGNED_TOKEN, reason="the signed, hour-long token holds only the reference and the deadline")
 @require_GET
 def request_sent(request: HttpRequest, token: str) -> HttpResponse:
     """The confirmation: the reference, the deadline, and how to prove who you are."""
@@ -156,12 +158,14 @@ def request_sent(request: HttpRequest, token: str) -> HttpResponse:
 
 # --- the second-layer notices ---------------------------------------------------------------------
 
+@door(PUBLIC, reason="the second-layer notice (GDPR Art. 13) is public by law")
 @require_GET
 def notice_index(request: HttpRequest) -> HttpResponse:
     return render(request, "access_requests/public/notice_index.html",
                   {**_controller_context(), "sites": _public_sites()})
 
 
+@door(PUBLIC, reason="a site's notice: what the sign's QR code opens, public by law")
 @require_GET
 def notice(request: HttpRequest, slug: str) -> HttpResponse:
     site = get_object_or_404(_public_sites(), slug=slug)
@@ -170,23 +174,18 @@ def notice(request: HttpRequest, slug: str) -> HttpResponse:
 
 # --- information signs (the DPO) ------------------------------------------------------------------
 
-def _may_print_signs(user: Any) -> bool:
-    return user.has_perm("access_requests.handle_request")
+signs_door = door(PERMISSION("access_requests.handle_request"), reason="the DPO prints the information signs")
 
 
-@login_required
+@signs_door
 @require_GET
 def sign_index(request: HttpRequest) -> HttpResponse:
-    if not _may_print_signs(request.user):
-        raise Http404
     return render(request, "access_requests/public/sign_index.html", {"sites": _public_sites()})
 
 
-@login_required
+@signs_door
 @require_GET
 def sign_pdf(request: HttpRequest, slug: str) -> HttpResponse:
-    if not _may_print_signs(request.user):
-        raise Http404
     site = get_object_or_404(_public_sites(), slug=slug)
     pdf = signs.sign_pdf(site=site, notice_address=signs.notice_url(request, site),
                          request_address=signs.request_form_url(request))

@@ -14,7 +14,6 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,6 +29,15 @@ from access_requests.forms import AttachForm, DeliveryForm, ExtendForm, MoveForm
 from access_requests.models import AccessRequest, Delivery, Export, RequestFootage, RequestKind
 from cameras.models import Camera
 from safecam.audit import AuditAction, audit_record, request_context
+from safecam.doors import PERMISSION, RESTRICTED, SIGNED_TOKEN, door
+
+
+# The dashboard and the new-request form: the DPO handles requests, Public Order files police ones.
+handles_or_files = door(PERMISSION("access_requests.handle_request", "access_requests.file_disclosure"),
+                        reason="the DPO, and Public Order for the police disclosure requests they file")
+request_door = door(RESTRICTED, reason="the request through restrict(): the DPO's (Public Order: their own, "
+                                       "read only); 404 otherwise")
+export_door = door(RESTRICTED, reason="the export through restrict(): the DPO's; 404 otherwise")
 
 
 def _may_handle(user: Any) -> bool:
@@ -72,21 +80,17 @@ def _private(response: HttpResponse) -> HttpResponse:
 
 # --- the dashboard and the register entry ---------------------------------------------------------
 
-@login_required
+@handles_or_files
 def dashboard(request: HttpRequest) -> HttpResponse:
-    if not _may_handle(request.user) and not request.user.has_perm("access_requests.file_disclosure"):
-        raise Http404
     rows = selectors.dashboard(request.user)
     return render(request, "access_requests/dashboard.html", {
         "rows": rows, "overdue": sum(r.overdue for r in rows), "this_week": sum(r.due_this_week for r in rows),
         "can_handle": _may_handle(request.user)})
 
 
-@login_required
+@handles_or_files
 def request_new(request: HttpRequest) -> HttpResponse:
     handle = _may_handle(request.user)
-    if not handle and not request.user.has_perm("access_requests.file_disclosure"):
-        raise Http404
     form = RequestForm(request.POST or None, disclosure_only=not handle)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -104,7 +108,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
                   status=400 if form.errors else 200)
 
 
-@login_required
+@request_door
 def request_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     item = _request(request.user, public_id, "view")
     handle = _may_handle(request.user)
@@ -119,7 +123,7 @@ def request_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return render(request, "access_requests/request_detail.html", context)
 
 
-@login_required
+@request_door
 @require_POST
 def request_move(request: HttpRequest, public_id: UUID) -> HttpResponse:
     item = _request(request.user, public_id)
@@ -137,7 +141,7 @@ def request_move(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return redirect("request-detail", public_id=item.public_id)
 
 
-@login_required
+@request_door
 @require_POST
 def request_extend(request: HttpRequest, public_id: UUID) -> HttpResponse:
     item = _request(request.user, public_id)
@@ -155,7 +159,7 @@ def request_extend(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return redirect("request-detail", public_id=item.public_id)
 
 
-@login_required
+@request_door
 @require_GET
 def request_letter(request: HttpRequest, public_id: UUID, language: str) -> HttpResponse:
     """The answer letter of a closed request, in Lithuanian or English, for the DPO to sign and send."""
@@ -169,7 +173,7 @@ def request_letter(request: HttpRequest, public_id: UUID, language: str) -> Http
     return _private(response)
 
 
-@login_required
+@request_door
 @require_POST
 def request_erase(request: HttpRequest, public_id: UUID) -> HttpResponse:
     item = _request(request.user, public_id)
@@ -204,7 +208,7 @@ def search_player_config(request: HttpRequest, item: AccessRequest, camera: Came
     }
 
 
-@login_required
+@request_door
 def request_search(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """The playback screen for a request: its cameras, its window, attach what shows the requester."""
     item = _request(request.user, public_id)
@@ -222,7 +226,7 @@ def request_search(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "retention": selectors.retention_proof(item)})
 
 
-@login_required
+@request_door
 @require_POST
 def footage_attach(request: HttpRequest, public_id: UUID) -> HttpResponse:
     item = _request(request.user, public_id)
@@ -245,7 +249,7 @@ def footage_attach(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return redirect("request-detail", public_id=item.public_id)
 
 
-@login_required
+@request_door
 @require_POST
 def footage_detach(request: HttpRequest, public_id: UUID, footage_id: UUID) -> HttpResponse:
     found = _found(request.user, public_id, footage_id)
@@ -263,7 +267,7 @@ def footage_detach(request: HttpRequest, public_id: UUID, footage_id: UUID) -> H
 
 # --- redaction and exports ------------------------------------------------------------------------
 
-@login_required
+@request_door
 def redaction_editor(request: HttpRequest, public_id: UUID, footage_id: UUID) -> HttpResponse:
     """Mark what to hide on the found range, preview it frame by frame, then ask for the export."""
     from footage import playback
@@ -300,7 +304,7 @@ TIMING_LABELS = [("clip_seconds", _lazy("footage")), ("master", _lazy("master co
                  ("redact", _lazy("redacted copy")), ("upload", _lazy("upload")), ("package", _lazy("package"))]
 
 
-@login_required
+@export_door
 def export_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     export = _export(request.user, public_id, "view")
     return render(request, "access_requests/export_detail.html", {
@@ -312,7 +316,7 @@ def export_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "timings": [(label, export.timings[key]) for key, label in TIMING_LABELS if key in export.timings]})
 
 
-@login_required
+@export_door
 @require_GET
 def export_redacted(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """The redacted working copy, for review before release (footage leaving the server: audited)."""
@@ -330,7 +334,7 @@ def export_redacted(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return _private(FileResponse(handle, content_type="video/mp4"))
 
 
-@login_required
+@export_door
 @require_POST
 def export_approve(request: HttpRequest, public_id: UUID) -> HttpResponse:
     export = _export(request.user, public_id)
@@ -343,7 +347,7 @@ def export_approve(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return redirect("export-detail", public_id=export.public_id)
 
 
-@login_required
+@export_door
 @require_POST
 def delivery_create(request: HttpRequest, public_id: UUID) -> HttpResponse:
     export = _export(request.user, public_id)
@@ -365,7 +369,7 @@ def delivery_create(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return redirect("export-detail", public_id=export.public_id)
 
 
-@login_required
+@door(RESTRICTED, reason="the delivery through restrict(user, 'change'): the DPO's; 404 otherwise")
 @require_POST
 def delivery_revoke(request: HttpRequest, public_id: UUID) -> HttpResponse:
     delivery = get_object_or_404(Delivery.objects.restrict(request.user, "change").select_related(
@@ -375,6 +379,8 @@ def delivery_revoke(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return redirect("export-detail", public_id=delivery.export.public_id)
 
 
+@door(SIGNED_TOKEN, reason="the recipient has no account: the signed link is the permission; "
+                               "each use is counted and audited, refusals too")
 @require_GET
 def delivery_download(request: HttpRequest, token: str) -> HttpResponse:
     """The recipient's download: the signed token is the permission; each use is counted and audited."""

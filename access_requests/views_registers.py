@@ -12,15 +12,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from access_requests import registers
 from access_requests.models import RecipientKind, RequestKind, RequestState
 from cameras.models import Site
+from safecam.doors import PERMISSION, door
 from safecam.forms import InvalidMarked, widget_classes
 from safecam.timeranges import local_today
 
@@ -86,9 +86,7 @@ class DisclosureFilterForm(_FilterForm):
 
 # --- pages ----------------------------------------------------------------------------------------
 
-def _dpo_only(request: HttpRequest) -> None:
-    if not request.user.has_perm("access_requests.handle_request"):
-        raise Http404
+dpo_only = door(PERMISSION("access_requests.handle_request"), reason="every request and disclosure: the DPO's alone")
 
 
 def _filters(form: forms.Form) -> dict[str, Any]:
@@ -110,10 +108,9 @@ def _csv(request: HttpRequest, *, register: str, columns: Sequence[registers.Col
     return response
 
 
-@login_required
+@dpo_only
 def request_register(request: HttpRequest) -> HttpResponse:
     """The register of every GDPR request and disclosure request."""
-    _dpo_only(request)
     form = RegisterFilterForm(request.GET, user=request.user)
     filters = _filters(form)
     requests = registers.register_requests(request.user, **filters)
@@ -125,10 +122,9 @@ def request_register(request: HttpRequest) -> HttpResponse:
         "form": form, "page": page, "rows": registers.register_rows(page.object_list)})
 
 
-@login_required
+@dpo_only
 def disclosure_log(request: HttpRequest) -> HttpResponse:
     """Every time footage left the municipality, to whom, under which law."""
-    _dpo_only(request)
     form = DisclosureFilterForm(request.GET, user=request.user)
     filters = _filters(form)
     rows = registers.disclosure_log(request.user, **filters)
@@ -139,10 +135,9 @@ def disclosure_log(request: HttpRequest) -> HttpResponse:
     return render(request, "access_requests/registers/disclosure_log.html", {"form": form, "page": page})
 
 
-@login_required
+@dpo_only
 def processing_record(request: HttpRequest) -> HttpResponse:
     """The record of processing activities (GDPR Art. 30), one entry per camera, printable."""
-    _dpo_only(request)
     record = registers.processing_record(request.user)
     if _wants_csv(request):
         return _csv(request, register="processing", columns=registers.processing_columns(record), rows=record.rows,

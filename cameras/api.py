@@ -15,6 +15,7 @@ from rest_framework.routers import DefaultRouter
 
 from cameras import selectors
 from cameras.models import Camera, CameraStatus, Site
+from safecam.doors import RESTRICTED, door
 
 
 class SiteSerializer(serializers.ModelSerializer):
@@ -65,6 +66,7 @@ class CameraFilter(django_filters.FilterSet):
         fields = ["site", "enabled"]
 
 
+@door(RESTRICTED, reason="signed in; the sites through restrict(user, 'view'), others 404")
 class SiteViewSet(viewsets.ReadOnlyModelViewSet):
     """Elderships the caller may see, with the number of their cameras visible to the caller."""
 
@@ -77,6 +79,7 @@ class SiteViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.sites_visible(self.request.user).order_by("name")
 
 
+@door(RESTRICTED, reason="signed in; the cameras through restrict(user, 'view'), others 404")
 class CameraViewSet(viewsets.ReadOnlyModelViewSet):
     """Cameras the caller may see. Addressed by UUID; others answer 404."""
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from cameras import selectors
+from safecam.doors import RESTRICTED, SIGNED_IN, door
 
 
-@login_required
+@door(SIGNED_IN, reason="every signed-in user has one; it lists only what restrict() gives them")
 def dashboard(request: HttpRequest) -> HttpResponse:
     groups = selectors.dashboard(request.user)
     camera_total = sum(len(group.cameras) for group in groups)
@@ -22,14 +22,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     })
 
 
-@login_required
+@door(RESTRICTED, reason="the site through restrict(user, 'view'); 404 otherwise")
 def site_detail(request: HttpRequest, slug: str) -> HttpResponse:
     site = selectors.site_get(request.user, slug)
     cameras = selectors.site_cameras(request.user, site)
     return render(request, "cameras/site_detail.html", {"site": site, "cameras": cameras})
 
 
-@login_required
+@door(RESTRICTED, reason="the camera through restrict(user, 'view'); 404 otherwise")
 def camera_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     camera = selectors.camera_get(request.user, public_id)
     return render(request, "cameras/camera_detail.html", {"camera": camera, "site": camera.site})

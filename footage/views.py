@@ -10,7 +10,6 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import (Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse,
                          StreamingHttpResponse)
@@ -25,13 +24,12 @@ from cameras import selectors as camera_selectors
 from footage import playback, selectors, services
 from footage.forms import HoldForm, HoldReleaseForm, ViewingFilterForm
 from footage.models import Segment, SegmentState
+from safecam.doors import PERMISSION, REACH, RESTRICTED, SIGNED_TOKEN, door
 from safecam.timeranges import RangeError, TimeRange, parse_instant, parse_range
 
 
-@login_required
+@door(REACH(camera_selectors.cameras_reachable), reason="no camera, no holds page (the coordinator)")
 def hold_list(request: HttpRequest) -> HttpResponse:
-    if not camera_selectors.cameras_reachable(request.user):
-        raise Http404  # the coordinator: no camera, so no holds page either
     holds = selectors.holds_visible(request.user)
     show = request.GET.get("show", "active")
     if show == "active":
@@ -39,7 +37,7 @@ def hold_list(request: HttpRequest) -> HttpResponse:
     return render(request, "footage/hold_list.html", {"holds": holds.order_by("-created_at")[:500], "show": show})
 
 
-@login_required
+@door(RESTRICTED, reason="the camera through restrict(user, 'hold'); 404 otherwise")
 def hold_place(request: HttpRequest, public_id: UUID) -> HttpResponse:
     camera = camera_selectors.camera_get(request.user, public_id, action="hold")
     form = HoldForm(request.POST or None)
@@ -55,7 +53,7 @@ def hold_place(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return render(request, "footage/hold_form.html", {"form": form, "camera": camera, "site": camera.site})
 
 
-@login_required
+@door(RESTRICTED, reason="the hold through restrict(user, 'hold'); 404 otherwise")
 def hold_release(request: HttpRequest, public_id: UUID) -> HttpResponse:
     hold = selectors.hold_get(request.user, public_id, action="hold")
     form = HoldReleaseForm(request.POST or None)
@@ -76,6 +74,8 @@ def hold_release(request: HttpRequest, public_id: UUID) -> HttpResponse:
 # text a person can read in the browser's network panel; the player reacts to 404 and 410.
 
 HLS = "application/vnd.apple.mpegurl"
+play_door = door(SIGNED_TOKEN, reason="a signed per-user, per-session link; session_for_request checks the owner, "
+                                     "the expiry and the right on the camera now")
 
 
 def _plain(message: Any, status: int) -> HttpResponse:
@@ -93,6 +93,7 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
+@play_door
 @require_GET
 def play_playlist(request: HttpRequest, token: str) -> HttpResponse:
     try:
@@ -109,6 +110,7 @@ def play_playlist(request: HttpRequest, token: str) -> HttpResponse:
     return _private(HttpResponse(playback.playlist_recorded(session, window), content_type=HLS))
 
 
+@play_door
 @require_GET
 def play_live(request: HttpRequest, token: str) -> HttpResponse:
     try:
@@ -136,6 +138,7 @@ def _stream(handle: Any, first: int, length: int, chunk: int = 64 * 1024) -> Any
         handle.close()
 
 
+@play_door
 @require_GET
 def play_segment(request: HttpRequest, token: str, segment_id: int) -> HttpResponse:
     try:
@@ -168,6 +171,7 @@ def play_segment(request: HttpRequest, token: str, segment_id: int) -> HttpRespo
     return _private(response)
 
 
+@play_door
 @require_GET
 def play_thumbnail(request: HttpRequest, token: str, segment_id: int) -> HttpResponse:
     from footage.thumbnails import thumbnail_name
@@ -189,6 +193,7 @@ def play_thumbnail(request: HttpRequest, token: str, segment_id: int) -> HttpRes
     return _private(HttpResponse(data, content_type="image/jpeg"))
 
 
+@play_door
 @csrf_exempt  # the signed, per-user, per-session token in the URL is the proof; sendBeacon sends no header
 @require_POST
 def play_beat(request: HttpRequest, token: str) -> HttpResponse:
@@ -213,7 +218,7 @@ def play_beat(request: HttpRequest, token: str) -> HttpResponse:
     return HttpResponse(status=204)
 
 
-@login_required
+@door(RESTRICTED, reason="the camera through restrict(user, 'export'); 404 otherwise")
 @require_GET
 def still_frame(request: HttpRequest, public_id: UUID) -> HttpResponse:
     camera = camera_selectors.camera_get(request.user, public_id, action="export")
@@ -229,7 +234,7 @@ def still_frame(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return _private(response)
 
 
-@login_required
+@door(RESTRICTED, reason="the site through restrict(); 404 unless some camera of it may be played")
 def site_playback(request: HttpRequest, slug: str) -> HttpResponse:
     site = camera_selectors.site_get(request.user, slug)
     cameras = list(selectors.cameras_playable(request.user, site=site))
@@ -242,11 +247,9 @@ def site_playback(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "footage/site_playback.html", {"site": site, "cameras": cameras, "grid_config": config})
 
 
-@login_required
+@door(PERMISSION("safecam.view_auditevent"), reason="the DPO's: who watched what is read from the audit trail")
 def viewing_log(request: HttpRequest) -> HttpResponse:
     """The DPO's record of who watched which footage, when and from where (from the audit trail)."""
-    if not request.user.has_perm("safecam.view_auditevent"):
-        raise Http404
     form = ViewingFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     rows = selectors.viewing_log(request.user, camera=str(filters.get("camera") or ""),

@@ -8,16 +8,14 @@ to anyone else, exactly like a page that does not exist. Nothing here links to f
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -29,18 +27,13 @@ from reports import project as records
 from reports.models import Activity, ActivityPhoto, BudgetLine, Expenditure, Indicator, Partner, Report
 from reports.statistics import may_see_statistics, statistics, statistics_csv
 from safecam.audit import AuditAction, audit_record
+from safecam.doors import PERMISSION, REACH, door
 from safecam.timeranges import local_today, month_end
 
 
-def project_page_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """A page of the project record or the reports: signed in, and the coordinator's (404 to anyone else)."""
-    @login_required
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.has_perm("reports.manage_project"):
-            raise Http404
-        return view(request, *args, **kwargs)
-    return wrapper
+# A page of the project record or the reports: signed in, and the coordinator's (404 to anyone else).
+project_page_view = door(PERMISSION("reports.manage_project"), reason="the project record and the funder's "
+                                                                      "reports are the coordinator's")
 
 
 def _get(model: type[models.Model], request: HttpRequest, **lookup: Any) -> Any:
@@ -49,11 +42,9 @@ def _get(model: type[models.Model], request: HttpRequest, **lookup: Any) -> Any:
 
 # --- statistics -----------------------------------------------------------------------------------------
 
-@login_required
+@door(REACH(may_see_statistics), reason="whoever may see some eldership's figures, scoped to them")
 def statistics_page(request: HttpRequest) -> HttpResponse:
     """Coverage, outages, storage, viewing, exports, holds and requests, by eldership, camera and month."""
-    if not may_see_statistics(request.user):
-        raise Http404
     form = forms.StatisticsFilterForm(request.GET or None, user=request.user)
     # An unusable filter is shown with its message, and the page falls back to the last twelve months.
     valid = form.is_bound and form.is_valid()

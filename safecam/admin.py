@@ -49,3 +49,18 @@ class AuditedUserAdmin(UserAdmin):
             details = {"changes": {name: form.cleaned_data.get(name) for name in changed},
                        "created": not change, "password_set": password_set}
             audit_record(action=AuditAction.USER_CHANGED, actor=request.user, target=obj, details=details)
+
+
+# django-otp's admin pages show a user's authenticator secret (as a QR code) to the administrator;
+# nobody but the user should ever see it. A lost phone is reset with `manage.py twofactor_reset`
+# (audited), after which the user enrols afresh.
+def _otp_admin_unregister() -> None:
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    for model in (TOTPDevice, StaticDevice):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+_otp_admin_unregister()

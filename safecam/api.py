@@ -21,6 +21,7 @@ from rest_framework.views import APIView, exception_handler as drf_exception_han
 
 from safecam import twofactor
 from safecam.audit import AuditAction, audit_record
+from safecam.doors import PUBLIC, door
 from safecam.models import AuditEvent
 
 
@@ -43,6 +44,7 @@ class TokenRequestSerializer(AuthTokenSerializer):
                                           "every account that needs two-factor authentication.")
 
 
+@door(PUBLIC, reason="the password and the one-time code are the proof; throttled, locked out, failures audited")
 class TokenObtainView(APIView):
     """``POST username, password, otp`` → ``{"token": ...}``; use as ``Authorization: Token <token>``.
 

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from safecam.audit import AuditAction, audit_record
+from safecam.doors import PUBLIC, SIGNED_IN, door
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -28,6 +29,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return render(request, "500.html", status=500)
 
 
+@door(PUBLIC, reason="load balancers and `make run` probe it; it answers 'ok' and nothing else")
 def healthz(request: HttpRequest) -> HttpResponse:
     """For load balancers and `make run`: the process answers and the database is reachable."""
     with connection.cursor() as cursor:
@@ -35,6 +37,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
+@door(SIGNED_IN, reason="one's own password (Django's view is login_required too)")
 class AuditedPasswordChangeView(PasswordChangeView):
     """Django's password change, with the change in the audit trail (never the password itself)."""
 

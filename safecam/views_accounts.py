@@ -12,7 +12,6 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -20,6 +19,7 @@ from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from safecam import twofactor
+from safecam.doors import SIGNED_IN, door
 from safecam.forms import InvalidMarked, widget_classes
 
 
@@ -41,7 +41,7 @@ def _next(request: HttpRequest) -> str:
     return settings.LOGIN_REDIRECT_URL
 
 
-@login_required
+@door(SIGNED_IN, reason="the user's own second factor; reachable before it is verified (TwoFactorMiddleware)")
 @require_http_methods(["GET", "POST"])
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
     """First login: an authenticator is enrolled, then the recovery codes are shown once."""
@@ -60,7 +60,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
                    "required": twofactor.required(request.user)})
 
 
-@login_required
+@door(SIGNED_IN, reason="the user's own one-time code, after the password")
 @require_http_methods(["GET", "POST"])
 def two_factor_verify(request: HttpRequest) -> HttpResponse:
     """Every later login: a code from the authenticator app, or one recovery code."""
@@ -90,7 +90,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
                   status=status)
 
 
-@login_required
+@door(SIGNED_IN, reason="the user's own recovery codes; only once verified")
 @require_http_methods(["GET", "POST"])
 def recovery_codes(request: HttpRequest) -> HttpResponse:
     """A verified user sees how many recovery codes are left and can make new ones (shown once)."""

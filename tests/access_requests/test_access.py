@@ -38,6 +38,7 @@ PAGES = ["/requests/", "/requests/new/", "/requests/{access}/", "/requests/{acce
          "/requests/{police}/"]
 
 
+@pytest.mark.door("request-dashboard", "request-new", "request-detail", "request-search")
 @pytest.mark.parametrize("name", PERSONAS)
 @pytest.mark.parametrize("page", PAGES)
 def test_it_shows_request_pages_to_the_dpo_only(name: str, page: str, persona: Any, client_for: Any,
@@ -85,6 +86,7 @@ def test_a_police_officer_files_a_disclosure_request_with_its_legal_basis(public
     assert request.created_by == public_order and request.site == pabirze_camera.site
 
 
+@pytest.mark.door("api:access-request-list", "api:access-request-detail")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_the_api_lists_requests_by_role(name: str, persona: Any, api_client_for: Any,
                                         case: dict[str, Any]) -> None:
@@ -104,6 +106,7 @@ def test_the_api_lists_requests_by_role(name: str, persona: Any, api_client_for:
     assert detail.status_code == (200 if name == "dpo" else 404)
 
 
+@pytest.mark.door("api:access-request-move", "api:access-request-footage")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_only_the_dpo_moves_requests_and_attaches_footage(name: str, persona: Any, api_client_for: Any,
                                                           case: dict[str, Any], vabalninkas_camera: Any) -> None:
@@ -176,6 +179,7 @@ def ready_export(recorded: dict[str, Any], dpo: Any, vabalninkas_camera: Any) ->
     return Export.objects.get(pk=export.pk)
 
 
+@pytest.mark.door("export-detail", "export-redacted", "api:export-list", "api:export-approve")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_exports_are_the_dpos(name: str, persona: Any, client_for: Any, api_client_for: Any,
                               ready_export: Export) -> None:
@@ -208,6 +212,7 @@ def test_watching_the_redacted_copy_is_audited(dpo: Any, client_for: Any, ready_
     assert AuditEvent.objects.filter(action="export.previewed", target_id=str(ready_export.public_id)).count() == 1
 
 
+@pytest.mark.door("api:request-footage-preview")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_the_preview_frame_is_the_dpos_and_audited(name: str, persona: Any, api_client_for: Any,
                                                    ready_export: Export) -> None:
@@ -306,6 +311,8 @@ def test_the_overview_shows_open_requests_to_the_dpo(name: str, persona: Any, cl
         assert 'data-testid="requests-due"' not in page
 
 
+@pytest.mark.door("request-extend", "request-footage-attach", "request-footage-detach", "export-approve",
+                  "delivery-create", "delivery-revoke", "request-move")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_only_the_dpo_may_post_to_a_request_or_an_export(name: str, persona: Any, client_for: Any,
                                                          ready_export: Export, dpo: Any) -> None:

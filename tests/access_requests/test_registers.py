@@ -84,6 +84,7 @@ def _linked(request: AccessRequest, *, by: Any, camera: Camera, recipient: str =
 
 # --- who may see the registers --------------------------------------------------------------------
 
+@pytest.mark.door("request-register", "disclosure-log", "processing-record")
 @pytest.mark.parametrize("fmt", ["html", "csv"])
 @pytest.mark.parametrize("page", PAGES)
 @pytest.mark.parametrize("name", [*PERSONAS, "superuser"])

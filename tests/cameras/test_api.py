@@ -41,6 +41,7 @@ def test_it_asks_anonymous_callers_to_authenticate(path: str, registry: dict[str
     assert response["WWW-Authenticate"] == "Token"
 
 
+@pytest.mark.door("api:site-list")
 @pytest.mark.parametrize("name", SIGNED_IN)
 def test_it_lists_only_the_sites_the_caller_may_see(name: str, registry: dict[str, list[Camera]],
                                                     persona: Callable[[str], Any],
@@ -52,6 +53,7 @@ def test_it_lists_only_the_sites_the_caller_may_see(name: str, registry: dict[st
     assert all(site["camera_count"] == len(registry[site["slug"]]) for site in results)
 
 
+@pytest.mark.door("api:site-detail")
 @pytest.mark.parametrize("name", SIGNED_IN)
 @pytest.mark.parametrize("slug", ["vabalninkas", "pabirze"])
 def test_it_answers_a_site_detail_only_to_those_allowed(name: str, slug: str, registry: dict[str, list[Camera]],
@@ -67,6 +69,7 @@ def test_it_answers_a_site_detail_only_to_those_allowed(name: str, slug: str, re
         assert response.json()["detail"]
 
 
+@pytest.mark.door("api:camera-list")
 @pytest.mark.parametrize("name", SIGNED_IN)
 def test_it_lists_only_the_cameras_the_caller_may_see(name: str, registry: dict[str, list[Camera]],
                                                       persona: Callable[[str], Any],
@@ -78,6 +81,7 @@ def test_it_lists_only_the_cameras_the_caller_may_see(name: str, registry: dict[
     assert body["count"] == len(_visible_cameras(name, registry))
 
 
+@pytest.mark.door("api:camera-detail")
 @pytest.mark.parametrize("name", SIGNED_IN)
 @pytest.mark.parametrize("slug", ["vabalninkas", "pabirze"])
 def test_it_answers_a_camera_detail_only_to_those_allowed(name: str, slug: str, registry: dict[str, list[Camera]],
@@ -207,6 +211,7 @@ def test_it_shows_the_audit_trail_to_the_dpo_and_the_superuser(name: str, regist
     assert {"camera.created", "site.created"} <= {event["action"] for event in body["results"]}
 
 
+@pytest.mark.door("api:audit-event-list", "api:audit-event-detail")
 @pytest.mark.parametrize("name", ["spec_vabalninkas", "spec_pabirze", "public_order", "coordinator"])
 def test_to_others_the_audit_trail_does_not_exist(name: str, registry: dict[str, list[Camera]],
                                                   persona: Callable[[str], Any], api_client_for: ApiClientFor) -> None:

@@ -38,6 +38,7 @@ def test_it_sends_anonymous_visitors_to_the_login_page(kind: str, registry: dict
     assert _redirect_target(response) == ("/accounts/login/", path)
 
 
+@pytest.mark.door("admin:index")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_it_keeps_everyone_but_staff_out_of_the_admin(name: str, persona: Callable[[str], Any],
                                                        client_for: Callable[[Any], Client]) -> None:
@@ -51,6 +52,7 @@ def test_it_lets_the_superuser_into_the_admin(superuser: Any, client_for: Callab
     assert client_for(superuser).get("/admin/").status_code == 200
 
 
+@pytest.mark.door("site-detail", "camera-detail")
 @pytest.mark.parametrize("name", SIGNED_IN)
 @pytest.mark.parametrize("slug", ["vabalninkas", "pabirze"])
 @pytest.mark.parametrize("kind", ["site", "camera"])
@@ -98,6 +100,7 @@ def test_it_answers_404_for_a_site_that_does_not_exist(public_order: Any, regist
     assert client_for(public_order).get("/sites/nera-tokios/").status_code == 404
 
 
+@pytest.mark.door("dashboard")
 @pytest.mark.parametrize("name", SIGNED_IN)
 def test_it_lists_exactly_the_allowed_cameras_on_the_dashboard(
     name: str, registry: dict[str, list[Camera]], persona: Callable[[str], Any],

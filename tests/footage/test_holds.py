@@ -36,6 +36,7 @@ def _body(camera: Camera, **extra: Any) -> dict[str, Any]:
             "review_on": (now + timedelta(days=30)).date().isoformat(), **extra}
 
 
+@pytest.mark.door("api:hold-list", "api:hold-detail")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_each_persona_lists_exactly_the_holds_of_elderships_they_see(
     name: str, persona: Any, holds: dict[str, Hold], api_client_for: Any
@@ -55,6 +56,7 @@ def test_each_persona_lists_exactly_the_holds_of_elderships_they_see(
         assert detail.status_code == (200 if slug in VISIBLE_SITES[name] else 404)
 
 
+@pytest.mark.door("api:hold-list")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_each_persona_places_holds_only_where_allowed(
     name: str, persona: Any, registry: dict[str, list[Camera]], api_client_for: Any
@@ -80,6 +82,7 @@ def test_each_persona_places_holds_only_where_allowed(
         assert not Hold.objects.exists()
 
 
+@pytest.mark.door("api:hold-release")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_each_persona_releases_holds_only_where_allowed(
     name: str, persona: Any, holds: dict[str, Hold], api_client_for: Any
@@ -135,6 +138,7 @@ def test_releasing_twice_is_a_clear_error_not_a_second_event(
 # --- pages ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.door("hold-list")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_the_holds_page_lists_what_each_persona_may_see(
     name: str, persona: Any, holds: dict[str, Hold], client_for: Any
@@ -149,6 +153,7 @@ def test_the_holds_page_lists_what_each_persona_may_see(
         assert (str(hold.public_id) in page) is (slug in VISIBLE_SITES[name])
 
 
+@pytest.mark.door("hold-place")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_the_place_hold_form_answers_only_those_who_may_hold(
     name: str, persona: Any, registry: dict[str, list[Camera]], client_for: Any

@@ -39,6 +39,7 @@ def _body(camera: Camera, **extra: Any) -> dict[str, Any]:
             "end": (now - timedelta(minutes=19)).isoformat(), "note": "Apgadintas suolelis prie bažnyčios", **extra}
 
 
+@pytest.mark.door("api:incident-list")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_each_persona_marks_and_lists_incidents_only_where_they_may_play(
     name: str, persona: Any, registry: dict[str, list[Camera]], api_client_for: Any,
@@ -100,6 +101,7 @@ def test_an_incident_without_the_hold_right_or_with_bad_times_is_refused_with_re
     assert Incident.objects.count() == 0 and Hold.objects.count() == 0
 
 
+@pytest.mark.door("api:camera-timeline")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_the_timeline_shows_holds_to_viewers_and_incidents_and_pictures_only_to_those_who_may_play(
     name: str, persona: Any, vabalninkas_camera: Camera, superuser: Any, api_client_for: Any,
@@ -146,6 +148,7 @@ def _brightness(jpeg: bytes) -> int:
     return gray.stdout[0]
 
 
+@pytest.mark.door("still-frame")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_still_frames_need_the_export_right(name: str, persona: Any, registry: dict[str, list[Camera]],
                                             real_segment: bytes, client_for: Any) -> None:

@@ -58,6 +58,7 @@ def _segment_urls(playlist_url: str, text: str) -> list[str]:
 
 # --- the persona matrix -------------------------------------------------------------------------
 
+@pytest.mark.door("api:camera-playback", "play-playlist", "play-segment", "play-live")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_each_persona_opens_sessions_and_fetches_footage_only_where_allowed(
     name: str, persona: Any, registry: dict[str, list[Camera]], recorded: dict[str, list[Segment]],
@@ -88,6 +89,7 @@ def test_each_persona_opens_sessions_and_fetches_footage_only_where_allowed(
                 assert client.get(links["live_playlist"]).status_code == 200
 
 
+@pytest.mark.door("camera-detail", "site-playback")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_each_persona_sees_the_player_and_the_site_grid_only_where_allowed(
     name: str, persona: Any, recorded: dict[str, list[Segment]], client_for: Any,
@@ -421,6 +423,7 @@ def test_watched_ranges_merge_and_stay_bounded() -> None:
 
 # --- the DPO's viewing log ------------------------------------------------------------------------
 
+@pytest.mark.door("viewing-log")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_only_the_dpo_reads_the_viewing_log_with_who_watched_what(
     name: str, persona: Any, recorded: dict[str, list[Segment]], spec_vabalninkas: Any,

@@ -93,6 +93,7 @@ def test_the_timeline_api_rejects_a_bad_range_with_a_message(
         assert response.json()["detail"]
 
 
+@pytest.mark.door("api:camera-timeline")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_each_persona_reads_timelines_only_of_cameras_they_see(
     name: str, persona: Any, registry: dict[str, list[Camera]], api_client_for: Any

@@ -54,6 +54,10 @@ def _project_urls(r: dict[str, Any]) -> list[str]:
             f"/reports/{r['report'].public_id}/download/"]
 
 
+@pytest.mark.door("project", "project-edit", "partner-edit", "budget-line-new", "indicator-new", "indicator-edit",
+                  "indicator-delete", "activity-list", "activity-new", "activity-detail", "activity-edit",
+                  "activity-delete", "expenditure-list", "expenditure-new", "expenditure-edit", "expenditure-delete",
+                  "report-list", "report-detail", "report-download")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_the_project_pages_are_the_coordinators(name: str, persona: Callable[[str], Any], records: dict[str, Any],
                                                 client_for: Callable[[Any], Client]) -> None:
@@ -71,6 +75,7 @@ def test_the_project_pages_are_the_coordinators(name: str, persona: Callable[[st
             assert client.post(url).status_code == 404, f"{name} POST {url}"
 
 
+@pytest.mark.door("statistics")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_the_statistics_page_shows_each_persona_their_elderships(
         name: str, persona: Callable[[str], Any], known_month: KnownMonth, client_for: Callable[[Any], Client]) -> None:
@@ -110,6 +115,7 @@ def test_bad_statistics_filters_get_a_message_not_a_500(query: str, field: str, 
     assert api.status_code == 400 and field in api.json()["errors"]
 
 
+@pytest.mark.door("api:statistics")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_the_statistics_api_by_persona(name: str, persona: Callable[[str], Any], known_month: KnownMonth,
                                        api_client_for: Callable[[Any], Any]) -> None:
@@ -128,6 +134,7 @@ def test_the_statistics_api_by_persona(name: str, persona: Callable[[str], Any],
         assert body["requests_total"]["on_time_rate"] == 50.0
 
 
+@pytest.mark.door("api:report-list", "api:report-detail")
 @pytest.mark.parametrize("name", PERSONAS)
 def test_the_reports_api_is_the_coordinators(name: str, persona: Callable[[str], Any], records: dict[str, Any],
                                              api_client_for: Callable[[Any], Any], monkeypatch: Any) -> None:
