@@ -24,7 +24,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from safecam.audit import AuditAction
-from safecam.models import AuditEvent
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8"}
@@ -43,34 +42,34 @@ def _cell(value: Any) -> str:
     return f"'{text}" if text.startswith(FORMULA_START) else text
 
 
-def _line(row: list[Any]) -> str:
+def _csv_chunk(rows: list[list[Any]]) -> str:
     out = io.StringIO()
-    csv.writer(out).writerow([_cell(value) for value in row])
+    csv.writer(out).writerows([[_cell(value) for value in row] for row in rows])
     return out.getvalue()
 
 
-def csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
-    yield "\ufeff" + _line([_("Sequence number"), _("Time"), _("Actor"), _("Action"), _("Action code"),
-                            _("Target type"), _("Target id"), _("Target"), _("IP address"), _("Details"),
-                            _("Previous hash"), _("Hash")])
-    for event in events:
-        yield _line([event.seq, timezone.localtime(event.at).isoformat(timespec="seconds"), event.actor_username,
-                     action_label(event.action), event.action, event.target_type, event.target_id,
-                     event.target_repr, event.ip,
-                     json.dumps(event.details, ensure_ascii=False, sort_keys=True, cls=DjangoJSONEncoder),
-                     event.prev_hash, event.hash])
+def csv_lines(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[str]:
+    """A header, then one string per chunk of events."""
+    yield "\ufeff" + _csv_chunk([[_("Sequence number"), _("Time"), _("Actor"), _("Action"), _("Action code"),
+                                   _("Target type"), _("Target id"), _("Target"), _("IP address"), _("Details"),
+                                   _("Previous hash"), _("Hash")]])
+    zone = timezone.get_current_timezone()
+    labels = {code: str(label) for code, label in AuditAction.choices}
+    for chunk in chunks:
+        yield _csv_chunk([[
+            e["seq"], e["at"].astimezone(zone).isoformat(timespec="seconds"), e["actor_username"],
+            labels.get(e["action"], e["action"]), e["action"], e["target_type"], e["target_id"], e["target_repr"],
+            e["ip"], json.dumps(e["details"], ensure_ascii=False, sort_keys=True, cls=DjangoJSONEncoder),
+            e["prev_hash"], e["hash"]] for e in chunk])
 
 
-def jsonl_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
-    for event in events:
-        yield json.dumps({
-            "seq": event.seq, "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
-            "actor_id": event.actor_id, "actor_username": event.actor_username, "action": event.action,
-            "target_type": event.target_type, "target_id": event.target_id, "target_repr": event.target_repr,
-            "ip": event.ip, "details": event.details, "prev_hash": event.prev_hash, "hash": event.hash,
-        }, ensure_ascii=False, cls=DjangoJSONEncoder) + "\n"
+def jsonl_lines(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[str]:
+    """One string per chunk of events, one JSON object a line."""
+    for chunk in chunks:
+        yield "".join(json.dumps({**e, "at": e["at"].astimezone(UTC).isoformat(timespec="microseconds")},
+                                 ensure_ascii=False, cls=DjangoJSONEncoder) + "\n" for e in chunk)
 
 
-def export_lines(export_format: str, events: Iterable[AuditEvent]) -> Iterator[bytes]:
-    lines = csv_lines(events) if export_format == "csv" else jsonl_lines(events)
+def export_lines(export_format: str, chunks: Iterable[list[dict[str, Any]]]) -> Iterator[bytes]:
+    lines = csv_lines(chunks) if export_format == "csv" else jsonl_lines(chunks)
     return (line.encode("utf-8") for line in lines)

@@ -192,20 +192,26 @@ def audit_verification_open(user: Any) -> AuditVerification | None:
             .select_related("requested_by").order_by("-requested_at").first())
 
 
-def audit_export_events(events: QuerySet[AuditEvent], *, upto: int) -> Iterator[AuditEvent]:
-    """The matching events up to ``#upto``, oldest first, read ``EXPORT_CHUNK`` at a time by seq.
+EXPORT_FIELDS = ("seq", "at", "actor_id", "actor_username", "action", "target_type", "target_id", "target_repr",
+                 "ip", "details", "prev_hash", "hash")
+
+
+def audit_export_events(events: QuerySet[AuditEvent], *, upto: int) -> Iterator[list[dict[str, Any]]]:
+    """The matching events up to ``#upto``, oldest first, as chunks of ``EXPORT_CHUNK`` rows (dicts of
+    ``EXPORT_FIELDS``) read by seq.
 
     Each chunk is its own short indexed query, so a download of millions of rows neither holds
     them in memory nor keeps one database cursor open for as long as the client takes to read.
     """
-    ordered = events.filter(seq__lte=upto).order_by("seq")
+    ordered = events.filter(seq__lte=upto).order_by("seq").values(*EXPORT_FIELDS)
     last = 0
     while True:
         chunk = list(ordered.filter(seq__gt=last)[:EXPORT_CHUNK])
-        yield from chunk
+        if chunk:
+            yield chunk
         if len(chunk) < EXPORT_CHUNK:
             return
-        last = chunk[-1].seq
+        last = chunk[-1]["seq"]
 
 
 @dataclass(frozen=True)

@@ -399,3 +399,28 @@ def test_the_check_flags_an_event_written_around_the_chain_head(events: dict[str
                                       prev_hash=head.hash, hash="f" * 64)
     report = audit_chain_verify()
     assert not report.intact and report.broken is not None and report.broken.seq == stray.seq
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verify_now_runs_on_a_real_worker_through_the_broker(
+        client_for: Callable[[Any], Client], dpo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+    import uuid
+
+    from celery.contrib.testing.worker import start_worker
+
+    from safecam.celery import app
+    from safecam.tasks import audit_verification_run
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"  # no other worker or leftover message can take it
+    monkeypatch.setattr("safecam.verification._enqueue",
+                        lambda pk: audit_verification_run.apply_async((pk,), queue=queue))
+    client = client_for(dpo)
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=[queue], shutdown_timeout=10):
+        location = client.post("/audit/verify/")["Location"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and AuditVerification.objects.get().is_open:
+            time.sleep(0.2)
+    job = AuditVerification.objects.get()
+    assert (job.status, job.intact) == (VerificationStatus.DONE, True), "the worker never finished the check"
+    assert 'data-testid="verdict-intact"' in client.get(location).content.decode()
