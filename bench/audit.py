@@ -213,7 +213,8 @@ def main() -> None:
             cursor.execute("VACUUM ANALYZE safecam_auditevent")
         total = AuditEvent.objects.count()
         print(f"trail: {total} events ({args.events} appended in {seconds:.1f} s with bulk_create); "
-              f"PostgreSQL {connection.pg_version // 10000}, {os.cpu_count()} CPUs")
+              f"PostgreSQL {connection.pg_version // 10000}, {os.cpu_count()} CPUs, load average "
+              f"{os.getloadavg()[0]:.1f} (the machine is shared: compare each figure with its floor)")
 
         # --- 2. the chain check ---------------------------------------------------------------------
         runs = []
@@ -303,7 +304,7 @@ def main() -> None:
         size = lines = 0
         for chunk in response.streaming_content:
             size += len(chunk)
-            lines += 1
+            lines += chunk.count(b"\r\n")  # the csv module ends each row so; JSON details hold no raw CR LF
         seconds = time.perf_counter() - started
         print(f"\ndownload /audit/export.csv of every event: {lines - 1} rows, {size / 1e6:.1f} MB in {seconds:.2f} s "
               f"({(lines - 1) / seconds:,.0f} rows/s); peak RSS {rss_before:.0f} -> {_rss_mb():.0f} MB")

@@ -22,6 +22,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from safecam.audit import AuditAction
 
@@ -51,7 +52,7 @@ def _csv_chunk(rows: list[list[Any]]) -> str:
 def csv_lines(chunks: Iterable[list[dict[str, Any]]]) -> Iterator[str]:
     """A header, then one string per chunk of events."""
     yield "\ufeff" + _csv_chunk([[_("Sequence number"), _("Time"), _("Actor"), _("Action"), _("Action code"),
-                                   _("Target type"), _("Target id"), _("Target"), _("IP address"), _("Details"),
+                                   _("Target type"), _("Target id"), pgettext("audit event", "Target"), _("IP address"), _("Details"),
                                    _("Previous hash"), _("Hash")]])
     zone = timezone.get_current_timezone()
     labels = {code: str(label) for code, label in AuditAction.choices}

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from safecam import audit_export as formats
 from safecam import selectors, verification
@@ -78,7 +79,7 @@ class AuditFilterForm(InvalidMarked, forms.Form):
                                     empty_label=_("Every camera"))
     start = LocalTimeField(label=_("From"))
     end = LocalTimeField(label=_("Until"), day_end=True)
-    q = forms.CharField(label=_("Target"), required=False, max_length=100,
+    q = forms.CharField(label=pgettext_lazy("audit event", "Target"), required=False, max_length=100,
                         widget=forms.TextInput(attrs={"placeholder": _("name or id")}))
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
