@@ -9,7 +9,7 @@ answers 404, as for a page that does not exist; an anonymous visitor is sent to 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
@@ -169,6 +169,7 @@ def audit_event_detail(request: HttpRequest, seq: int) -> HttpResponse:
     event = selectors.audit_event_get(request.user, seq)
     return render(request, "safecam/audit_event.html", {
         "event": event, "check": selectors.audit_event_check(event),
+        "at_hashed": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
         "action_label": formats.action_label(event.action)})
 
 
