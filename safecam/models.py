@@ -130,6 +130,23 @@ class VerificationStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+VERIFICATION_STALE_SECONDS = 300
+
+
+def verification_live_q() -> models.Q:
+    """A "Verify now" still on its way: queued a moment ago, or running with a recent heartbeat.
+
+    One older than that lost its message or its worker; it no longer blocks a new one (and if its
+    message still arrives, that check runs too: a second verdict does no harm)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    since = timezone.now() - timedelta(seconds=VERIFICATION_STALE_SECONDS)
+    return (models.Q(status=VerificationStatus.QUEUED, requested_at__gte=since)
+            | models.Q(status=VerificationStatus.RUNNING, heartbeat_at__gte=since))
+
+
 class AuditVerification(models.Model):
     """One "Verify now" run of the hash-chain check, asked for on the audit trail page (a Celery job)."""
 

@@ -186,9 +186,9 @@ def audit_verification_open(user: Any) -> AuditVerification | None:
     """A "Verify now" that is waiting or running, if any (the page shows its progress)."""
     if not audit_trail_visible(user):
         return None
-    from safecam.models import VerificationStatus
+    from safecam.models import verification_live_q
 
-    return (AuditVerification.objects.filter(status__in=[VerificationStatus.QUEUED, VerificationStatus.RUNNING])
+    return (AuditVerification.objects.filter(verification_live_q())
             .select_related("requested_by").order_by("-requested_at").first())
 
 

@@ -20,13 +20,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from safecam.audit import AuditAction, audit_chain_verify, audit_record
-from safecam.models import AuditChainHead, AuditVerification, VerificationStatus
+from safecam.models import (VERIFICATION_STALE_SECONDS, AuditChainHead, AuditVerification, VerificationStatus,
+                            verification_live_q)
 
 log = logging.getLogger(__name__)
 
 # A running check writes its progress at least this often; a row silent for STALE lost its worker.
 PROGRESS_SECONDS = 1.0
-STALE = timedelta(minutes=5)
+STALE = timedelta(seconds=VERIFICATION_STALE_SECONDS)
 
 
 def _enqueue(verification_id: int) -> None:
@@ -39,9 +40,8 @@ def _enqueue(verification_id: int) -> None:
 def audit_verification_request(*, by: Any) -> AuditVerification:
     """Queue a check of the whole chain, or return the one already waiting or running (a second
     click while a check of millions of rows runs should not start another)."""
-    live = Q(status=VerificationStatus.QUEUED) | Q(status=VerificationStatus.RUNNING,
-                                                  heartbeat_at__gte=timezone.now() - STALE)
-    running = AuditVerification.objects.select_for_update().filter(live).order_by("-requested_at").first()
+    running = (AuditVerification.objects.select_for_update().filter(verification_live_q())
+               .order_by("-requested_at").first())
     if running is not None:
         return running
     verification = AuditVerification.objects.create(requested_by=by, total=AuditChainHead.objects.get(pk=1).seq)

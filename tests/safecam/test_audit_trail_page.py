@@ -424,3 +424,22 @@ def test_verify_now_runs_on_a_real_worker_through_the_broker(
     job = AuditVerification.objects.get()
     assert (job.status, job.intact) == (VerificationStatus.DONE, True), "the worker never finished the check"
     assert 'data-testid="verdict-intact"' in client.get(location).content.decode()
+
+
+def test_a_check_whose_message_was_lost_does_not_block_verify_now_for_ever(
+        client_for: Callable[[Any], Client], dpo: Any, django_capture_on_commit_callbacks: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lost = AuditVerification.objects.create(requested_by=dpo)
+    AuditVerification.objects.filter(pk=lost.pk).update(requested_at=timezone.now() - timedelta(hours=1))
+    queued: list[int] = []
+    monkeypatch.setattr("safecam.verification._enqueue", queued.append)
+    client = client_for(dpo)
+    assert 'data-testid="verification-running"' not in client.get(TRAIL).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/audit/verify/")
+    assert queued and queued[0] != lost.pk
+    assert str(lost.public_id) not in response["Location"]
