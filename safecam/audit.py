@@ -11,7 +11,7 @@ import contextvars
 from contextlib import contextmanager
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +51,7 @@ class AuditAction(models.TextChoices):
     GROUP_LEFT = "permission.group_left", _("Removed from a role group")
     USER_CHANGED = "user.changed", _("User account changed")
     AUDIT_VERIFIED = "audit.verified", _("Audit trail verified")
+    AUDIT_EXPORTED = "audit.exported", _("Audit trail downloaded")
     RETENTION_SHORTENED = "camera.retention_shortened", _("Retention shortened (takes effect after notice)")
     HOLD_PLACED = "hold.placed", _("Hold placed")
     HOLD_RELEASED = "hold.released", _("Hold released")
@@ -209,19 +210,29 @@ class ChainReport:
         return self.broken is None
 
 
-def _events() -> Iterator[Any]:
+VERIFY_CHUNK = 2000
+
+
+def _events(upto: int) -> Iterator[Any]:
     from safecam.models import AuditEvent
 
-    return AuditEvent.objects.order_by("seq").iterator(chunk_size=2000)
+    return AuditEvent.objects.filter(seq__lte=upto).order_by("seq").iterator(chunk_size=VERIFY_CHUNK)
 
 
-def audit_chain_verify() -> ChainReport:
-    """Walk the whole chain; report the first edited, missing or reordered event."""
-    from safecam.models import GENESIS_HASH, AuditChainHead
+def audit_chain_verify(*, progress: Callable[[int, int], None] | None = None) -> ChainReport:
+    """Walk the whole chain; report the first edited, missing or reordered event.
+
+    The walk stops at the head as read when it starts: events appended while a long walk runs (the
+    portal keeps writing) are not mistaken for an inconsistent head. ``progress(checked, total)``
+    is called every ``VERIFY_CHUNK`` events, for a job's progress bar.
+    """
+    from safecam.models import GENESIS_HASH, AuditChainHead, AuditEvent
 
     head = AuditChainHead.objects.get(pk=1)
     expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
-    for event in _events():
+    for event in _events(head.seq):
+        if progress is not None and checked and checked % VERIFY_CHUNK == 0:
+            progress(checked, head.seq)
         if event.seq != expected_seq:
             return ChainReport(checked, ChainBreak(
                 expected_seq, None,
@@ -241,4 +252,10 @@ def audit_chain_verify() -> ChainReport:
         return ChainReport(checked, ChainBreak(
             head.seq, None, f"the newest event(s) after #{expected_seq - 1} were deleted "
                             f"(the chain head records #{head.seq})"))
+    # An event beyond the head as it is *now* was written around the chain (not by audit_record).
+    now = AuditChainHead.objects.get(pk=1).seq
+    stray = AuditEvent.objects.filter(seq__gt=now).order_by("seq").first()
+    if stray is not None:
+        return ChainReport(checked, ChainBreak(
+            stray.seq, stray.pk, f"it lies beyond the chain head (#{now}): written around the chain"))
     return ChainReport(checked, None)

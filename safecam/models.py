@@ -15,8 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import uuid
+
 from django.conf import settings
 from django.db import models
+from django.db.models.fields.json import KT
 from django.utils.translation import gettext_lazy as _
 from guardian.managers import GroupObjectPermissionManager, UserObjectPermissionManager
 from guardian.models import GroupObjectPermissionAbstract, UserObjectPermissionAbstract
@@ -24,6 +27,24 @@ from guardian.models import GroupObjectPermissionAbstract, UserObjectPermissionA
 from safecam.permissions import RestrictedQuerySet
 
 GENESIS_HASH = "0" * 64
+
+CAMERA_TARGET = "cameras.camera"
+
+
+def audit_camera_key() -> models.Func:
+    """The camera an event is about: ``details["camera"]`` (a camera's public id, as footage, holds,
+    incidents, exports and requests record it) or else the target when the target is a camera.
+
+    One expression, used both by the index on it and by the audit trail's camera filter, so the
+    database matches the filter to the index (an expression index is used only for the same
+    expression). It reads existing columns only: no event's content or hash changes.
+    """
+    return models.functions.Coalesce(
+        models.functions.NullIf(KT("details__camera"), models.Value("")),
+        models.Case(models.When(target_type=CAMERA_TARGET, then=models.F("target_id")),
+                    output_field=models.CharField()),
+        output_field=models.CharField(),
+    )
 
 
 class AppendOnlyError(RuntimeError):
@@ -71,7 +92,14 @@ class AuditEvent(models.Model):
         ordering = ["-seq"]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"]),
+            # The DPO's audit trail page filters on these and reads newest first, a page at a time:
+            # each index serves "WHERE x = ? ORDER BY seq DESC LIMIT n" without sorting the matches.
+            models.Index(fields=["action", "-seq"], name="auditevent_action_seq"),
+            models.Index(fields=["actor_username", "-seq"], name="auditevent_actor_seq"),
+            models.Index(audit_camera_key(), models.F("seq").desc(), name="auditevent_camera_seq"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.target_repr}".strip()
@@ -93,6 +121,71 @@ class AuditChainHead(models.Model):
 
     class Meta:
         verbose_name = _("audit chain head")
+
+
+class VerificationStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting")
+    RUNNING = "running", _("Checking")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+VERIFICATION_STALE_SECONDS = 300
+
+
+def verification_live_q() -> models.Q:
+    """A "Verify now" still on its way: queued a moment ago, or running with a recent heartbeat.
+
+    One older than that lost its message or its worker; it no longer blocks a new one (and if its
+    message still arrives, that check runs too: a second verdict does no harm)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    since = timezone.now() - timedelta(seconds=VERIFICATION_STALE_SECONDS)
+    return (models.Q(status=VerificationStatus.QUEUED, requested_at__gte=since)
+            | models.Q(status=VerificationStatus.RUNNING, heartbeat_at__gte=since))
+
+
+class AuditVerification(models.Model):
+    """One "Verify now" run of the hash-chain check, asked for on the audit trail page (a Celery job)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("asked by"), null=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(_("asked at"), auto_now_add=True)
+    status = models.CharField(_("status"), max_length=10, choices=VerificationStatus.choices,
+                              default=VerificationStatus.QUEUED)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    total = models.BigIntegerField(_("events to check"), default=0)
+    checked = models.BigIntegerField(_("events checked"), default=0)
+    intact = models.BooleanField(_("intact"), null=True)
+    broken_seq = models.BigIntegerField(_("first broken event"), null=True, blank=True)
+    problem = models.TextField(_("problem"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+    verdict = models.ForeignKey(AuditEvent, verbose_name=_("verdict event"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-requested_at"]
+        verbose_name = _("audit trail verification")
+        verbose_name_plural = _("audit trail verifications")
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.status}"
+
+    @property
+    def progress(self) -> float:
+        """0 … 1 for the progress bar."""
+        if self.status == VerificationStatus.DONE:
+            return 1.0
+        return min(1.0, self.checked / self.total) if self.total else 0.0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (VerificationStatus.QUEUED, VerificationStatus.RUNNING)
 
 
 class _AuditedBulkCreate:

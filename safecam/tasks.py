@@ -28,3 +28,11 @@ def audit_trail_verify() -> bool:
     if settings.ADMINS:
         mail_admins("SafeCam: audit trail broken", f"verify_audit found: {report.broken}")
     return False
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def audit_verification_run(verification_id: int) -> str:
+    """A "Verify now" asked for on the audit trail page (the work is in ``safecam.verification``)."""
+    from safecam.verification import audit_verification_run as run
+
+    return run(verification_id)

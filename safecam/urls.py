@@ -30,6 +30,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_patterns, "api"), namespace="api")),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("safecam.urls_audit")),
     path("", include("reports.urls")),
     path("", include("access_requests.urls")),
     path("", include("footage.urls")),
