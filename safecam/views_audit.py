@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_date
@@ -23,13 +22,13 @@ from django.utils.translation import pgettext_lazy
 from safecam import audit_export as formats
 from safecam import selectors, verification
 from safecam.audit import AuditAction
+from safecam.doors import PERMISSION, door
 from safecam.forms import InvalidMarked, widget_classes
 from safecam.timeranges import RangeError, TimeRange, local_day, local_today, parse_instant
 
 
-def _door(request: HttpRequest) -> None:
-    if not selectors.audit_trail_visible(request.user):
-        raise Http404
+# Every page: the DPO's (and the superuser's); anyone else signed in gets 404 (safecam/doors.py).
+AUDIT_DOOR = PERMISSION("safecam.view_auditevent")
 
 
 # --- the filter form ------------------------------------------------------------------------------
@@ -122,10 +121,9 @@ def _described(filters: dict[str, Any]) -> dict[str, Any]:
 
 # --- pages ----------------------------------------------------------------------------------------
 
-@login_required
+@door(AUDIT_DOOR, reason="the DPO's audit trail")
 def audit_trail(request: HttpRequest) -> HttpResponse:
     """Every event of the trail, filtered, newest first, a page at a time; the chain's last verdict."""
-    _door(request)
     form = AuditFilterForm(request.GET, user=request.user)
     filters = _filters(form)
     events = selectors.audit_events(request.user, **filters)
@@ -140,10 +138,9 @@ def _page_context(request: HttpRequest, form: AuditFilterForm, page: Any, filter
             "verification": selectors.audit_verification_open(request.user)}
 
 
-@login_required
+@door(AUDIT_DOOR, reason="the DPO's audit trail")
 def audit_export(request: HttpRequest, export_format: str) -> HttpResponse:
     """The filtered events as a streamed download (oldest first); the download itself is audited."""
-    _door(request)
     if export_format not in formats.FORMATS:
         raise Http404
     form = AuditFilterForm(request.GET, user=request.user)
@@ -162,10 +159,9 @@ def audit_export(request: HttpRequest, export_format: str) -> HttpResponse:
     return response
 
 
-@login_required
+@door(AUDIT_DOOR, reason="the DPO's audit trail")
 def audit_event_detail(request: HttpRequest, seq: int) -> HttpResponse:
     """One event with its hashes, whether its hash matches its content and links to the one before."""
-    _door(request)
     event = selectors.audit_event_get(request.user, seq)
     return render(request, "safecam/audit_event.html", {
         "event": event, "check": selectors.audit_event_check(event),
@@ -173,19 +169,17 @@ def audit_event_detail(request: HttpRequest, seq: int) -> HttpResponse:
         "action_label": formats.action_label(event.action)})
 
 
-@login_required
+@door(AUDIT_DOOR, reason="the DPO's audit trail")
 def audit_verify(request: HttpRequest) -> HttpResponse:
     """POST: check the whole chain now (a job with progress); the page shows its verdict."""
-    _door(request)
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "POST"})
     job = verification.audit_verification_request(by=request.user)
     return redirect("audit-verification", public_id=job.public_id)
 
 
-@login_required
+@door(AUDIT_DOOR, reason="the DPO's audit trail")
 def audit_verification(request: HttpRequest, public_id: str) -> HttpResponse:
     """A "Verify now" run: its progress while it runs (the page reloads itself), then its verdict."""
-    _door(request)
     job = selectors.audit_verification_get(request.user, public_id)
     return render(request, "safecam/audit_verification.html", {"job": job})

@@ -75,6 +75,7 @@ def verify_now(client_for: Callable[[Any], Client], django_capture_on_commit_cal
 
 # --- who may open it ------------------------------------------------------------------------------
 
+@pytest.mark.door("audit-trail", "audit-event", "audit-export", "audit-verify", "audit-verification")
 @pytest.mark.parametrize("name", [*PERSONAS, "superuser"])
 def test_it_opens_every_page_to_the_dpo_and_the_superuser_and_is_a_404_to_everyone_else(
         name: str, persona: Callable[[str], Any], client_for: Callable[[Any], Client], dpo: Any) -> None:
@@ -253,8 +254,9 @@ def test_it_pages_by_sequence_number_without_counting_the_trail(
     every = list(AuditEvent.objects.order_by("-seq").values_list("seq", flat=True))
     client.get(TRAIL)  # the session's first request writes it
     # session, user, permissions (2), the page, the head, the verdict, a running check, the cameras,
-    # and what the layout asks (storage alert, navigation): the same for 60 events or millions
-    with django_assert_max_num_queries(12):
+    # what the layout asks (storage alert, navigation) and the session's second factor (django-otp):
+    # the same for 60 events or millions
+    with django_assert_max_num_queries(13):
         first = client.get(TRAIL)
     assert _seqs(first) == every[:selectors.PER_PAGE]
     older = re.search(r'href="\?before=(\d+)"[^>]*data-testid="page-older"', first.content.decode().replace("&amp;", "&"))
