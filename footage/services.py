@@ -159,6 +159,33 @@ def gap_open(*, camera_id: int, start: datetime, reason: str, detail: str = "", 
             return Gap.objects.get(camera_id=camera_id, end__isnull=True)
 
 
+@transaction.atomic
+def recording_stopped_spool_full(*, camera_id: int, run: Run | None, ended_at: datetime, host: str,
+                                 fill: spool.SpoolFill) -> Gap:
+    """The recorder stops writing a camera because this host's spool is full: the run (if any) ends
+    and a gap "spool full" opens, and the trail records what was not recorded and why, once per stop.
+
+    Nothing already in the spool is deleted: the oldest footage not yet stored is kept (it may be
+    evidence), the new footage is not recorded until the spool drains (see ``footage.spool``).
+    """
+    detail = _("The spool on %(host)s is full (%(used)d MB of %(capacity)d MB may be used, %(free)d MB free "
+               "on its disk): the storage server has not taken segments. Recording resumes once they are "
+               "stored.") % {"host": host, "used": fill.used // 2**20, "capacity": fill.capacity // 2**20,
+                             "free": fill.free // 2**20}
+    if run is not None:
+        run_end(run=run, ended_at=ended_at, reason=EndReason.SPOOL_FULL, detail=detail)
+    gap = gap_open(camera_id=camera_id, start=ended_at, reason=EndReason.SPOOL_FULL, detail=detail,
+                   after_run=run)
+    camera = Camera.objects.get(pk=camera_id)
+    audit_record(action=AuditAction.RECORDING_SPOOL_FULL, actor=None, target=camera,
+                 details={"camera": str(camera.public_id), "host": host, "from": gap.start,
+                          "run": str(run.public_id) if run else "", "spool_bytes": fill.used,
+                          "spool_files": fill.files, "capacity_bytes": fill.capacity, "disk_free_bytes": fill.free})
+    log.critical("Camera %s: recording stopped, the spool on %s is full (%d of %d bytes)", camera_id, host,
+                 fill.used, fill.capacity)
+    return gap
+
+
 def runs_dangling_close(*, camera_id: int) -> None:
     """Close runs of a recorder that died without ending them (its lease lapsed).
 
