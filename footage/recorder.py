@@ -22,7 +22,8 @@ of a worker consuming the ``recording`` queue. The loop:
 Faults of what the recorder talks to never stop ffmpeg. While the database is unreachable (a
 PostgreSQL restart, a failover) the recorder keeps recording into the spool and retries each
 second: nobody can take its lease without the database either, so it records alone; the first
-renewal that reaches the database again tells it whether it still holds the camera. A segment
+renewal that reaches the database again tells it whether it still holds the camera (the
+supervisor gives it a lease period after the database starts before it calls a lease lapsed). A segment
 whose ingest job cannot be queued (the broker restarting) stays in the spool unmarked, and the
 spool sweep queues it once the broker answers. A run whose first segment closed while the
 database was down is opened as soon as it answers (or by the spool sweep from ``run.json``).

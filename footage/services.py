@@ -102,8 +102,27 @@ def lease_release(*, camera_id: int, token: uuid.UUID) -> None:
     RecorderLease.objects.filter(camera_id=camera_id, token=token).update(holder="", token=None, expires_at=None)
 
 
+def database_up_for() -> timedelta | None:
+    """How long the database server has been running (PostgreSQL); None where it cannot say."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now() - pg_postmaster_start_time()")
+        return cursor.fetchone()[0]
+
+
 def recorders_due(now: datetime | None = None) -> list[int]:
-    """Enabled cameras nobody records (no live lease) and for which no recorder was just queued."""
+    """Enabled cameras nobody records (no live lease) and for which no recorder was just queued.
+
+    None in the first lease period after the database server started: every lease looks lapsed
+    after a restart (nobody could renew), but the recorders kept recording through it and renew
+    within a second of its return. Taking their cameras over then would cut every recording in two.
+    """
+    up_for = database_up_for()
+    if up_for is not None and up_for < lease_ttl():
+        return []
     now = now or timezone.now()
     live = RecorderLease.objects.filter(holder__gt="", expires_at__gt=now).values("camera_id")
     recently_queued = RecorderLease.objects.filter(requested_at__gt=now - 2 * lease_ttl()).values("camera_id")

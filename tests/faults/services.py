@@ -199,11 +199,16 @@ def broker_for_this_process(url: str | None, data_dir: Path) -> Iterator[None]:
     broker under the pipeline's ``data_dir``, as ``safecam.settings`` lays it out)."""
     from safecam.celery import app
 
-    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+    saved = (app.conf.broker_url, app.conf.broker_transport_options, app.conf.broker_write_url,
+             app.conf.broker_read_url)
 
-    def use(broker_url: str, options: dict[str, Any]) -> None:
+    def use(broker_url: str, options: dict[str, Any], write_url: str | None = None,
+            read_url: str | None = None) -> None:
         # (kombu keeps its pools in a registry keyed by the connection: closing one would poison it.)
         app.conf.broker_url = broker_url
+        # Celery copies the URL into these when it reads the settings; the producer uses the write one.
+        app.conf.broker_write_url = write_url or broker_url
+        app.conf.broker_read_url = read_url or broker_url
         app.conf.broker_transport_options = options
         app._pool = None
         app.amqp._producer_pool = None
