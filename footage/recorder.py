@@ -66,7 +66,7 @@ from typing import Any
 
 import ffmpeg
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from django.utils import timezone
 
 from cameras.models import Camera
@@ -198,7 +198,7 @@ class CameraRecorder:
         """
         try:
             result = function(*args, **kwargs)
-        except DatabaseError as exc:
+        except (OperationalError, InterfaceError) as exc:  # unreachable, not a refused write
             for connection in connections.all(initialized_only=True):
                 connection.close_if_unusable_or_obsolete()
             if self._db_down_since is None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from celery import Task, shared_task
 from celery.utils import worker_direct
-from django.db import DatabaseError
+from django.db import InterfaceError, OperationalError
 
 from footage import recorder, retention, services, spool, supervise
 
@@ -53,7 +53,7 @@ def segment_ingest(run_id: int, sequence: int, path: str, start: float, end: flo
     try:
         result = services.segment_ingest(run_id=run_id, sequence=sequence, path=Path(path), start_offset=start,
                                          end_offset=end)
-    except DatabaseError as exc:
+    except (OperationalError, InterfaceError) as exc:
         # The database is down (a restart, a failover): the file stays in the spool, and with its
         # marker gone the next sweep queues it again, rather than after REQUEUE_AFTER_SECONDS.
         spool.queued_clear(Path(path))

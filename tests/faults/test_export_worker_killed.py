@@ -1,7 +1,7 @@
 """Fault: the Celery worker rendering an export is killed (SIGKILL, as the OOM killer or a power cut
 would) half-way through. Nothing partial is ever offered; a new worker finishes the export.
 
-The footage: 80 seconds of 640x360 video at 25 fps cut into the recorder's 10-s MPEG-TS segments and
+The footage: a minute of 640x360 video at 25 fps cut into the recorder's 10-s MPEG-TS segments and
 indexed as ingest indexes them (``tests.media``): enough that re-encoding the redacted copy takes
 seconds, so the worker can be killed while the row says it is redacting. The worker, beat and the
 redaction's ffmpeg are real processes; the test only kills one and starts another.
@@ -53,7 +53,7 @@ def test_an_export_whose_worker_is_killed_is_finished_by_another_and_nothing_par
     settings.DATA_DIR = pipeline.data_dir
     camera = CameraFactory(name="Turgaus aikštė")
     Camera.objects.filter(pk=camera.pk).update(enabled=False)  # no recorder: only the export runs
-    media = segments_make(tmp_path / "media", seconds=80, segment_seconds=10, size="640x360", rate=25,
+    media = segments_make(tmp_path / "media", seconds=60, segment_seconds=10, size="640x360", rate=25,
                           bitrate="600k")
     segments = media_index(camera, timezone.now() - timedelta(hours=2), media, end_run=True)
 

@@ -26,7 +26,7 @@ from tests.footage.recording_harness import (RecordingPipeline, alive, redis_bro
 
 pytestmark = pytest.mark.faults
 
-OUTAGE_SECONDS = 12
+OUTAGE_SECONDS = 10
 
 
 class Index:
