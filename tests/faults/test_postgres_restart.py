@@ -9,7 +9,6 @@ the test; the test reads it over its own psycopg connection, not through Django'
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
