@@ -5,6 +5,8 @@ delivery of the same Celery message, or the beat job that resumes exports whose 
 (``exports_resume``), never runs one twice at the same time. Work happens in a private folder on
 local disk; files reach the storage server under ``exports/<export uuid>/`` and are named in the
 row only when complete, so a crash never leaves a partial file that could be offered for download.
+A render resumed after its worker died (heartbeat older than ``SAFECAM_EXPORT_STALE_SECONDS``)
+first removes what the dead attempt left: its work folder and any half-uploaded file.
 
 Render (``queued`` → ``running`` → ``ready``):
   1. fetch the stored segments overlapping the range, re-hashing each against the index
@@ -45,7 +47,12 @@ from safecam.timeranges import local_zone
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
-STALE = timedelta(minutes=5)  # a running export whose heartbeat is older than this has lost its worker
+
+
+def stale() -> timedelta:
+    """A running export whose heartbeat is older than this has lost its worker (killed, host down)."""
+    return timedelta(seconds=settings.SAFECAM_EXPORT_STALE_SECONDS)
+
 MAX_ATTEMPTS = 3
 
 
@@ -74,12 +81,12 @@ def _claim(export_id: int, *, stage: str) -> Export | None:
     """Take the row for this worker; None when another worker has it (its heartbeat is fresh) or it
     is not at this stage. Approval leaves the heartbeat empty, so packaging is claimable once."""
     now = timezone.now()
-    stale = Q(heartbeat_at__lt=now - STALE)
+    lapsed = Q(heartbeat_at__lt=now - stale())
     if stage == "render":
-        claimable, to_status = Q(status=ExportStatus.QUEUED) | (Q(status=ExportStatus.RUNNING) & stale), \
+        claimable, to_status = Q(status=ExportStatus.QUEUED) | (Q(status=ExportStatus.RUNNING) & lapsed), \
             ExportStatus.RUNNING
     else:
-        claimable, to_status = Q(status=ExportStatus.PACKAGING) & (Q(heartbeat_at__isnull=True) | stale), \
+        claimable, to_status = Q(status=ExportStatus.PACKAGING) & (Q(heartbeat_at__isnull=True) | lapsed), \
             ExportStatus.PACKAGING
     updated = Export.objects.filter(claimable, pk=export_id, attempts__lt=MAX_ATTEMPTS).update(
         status=to_status, attempts=F("attempts") + 1, heartbeat_at=now,
@@ -195,9 +202,28 @@ def master_build(export: Export, segments: list[Segment], folder: Path, *,
     return master, listed, whole.hexdigest(), offset
 
 
+def _leftovers_remove(export: Export) -> None:
+    """A render that claimed the row starts clean: an earlier attempt whose worker was killed left its
+    work folder on this host and perhaps a half-uploaded file under ``exports/<uuid>/``. Neither is
+    named in the row (so neither was ever offered), and this attempt writes both afresh."""
+    root = Path(settings.DATA_DIR) / "exports-work"
+    for folder in root.glob(f"{export.public_id}-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+    storage, base = _storage(), f"exports/{export.public_id}"
+    try:
+        _dirs, names = storage.listdir(base)
+    except (FileNotFoundError, OSError):
+        return
+    for name in names:
+        log.warning("export %s: removing %s/%s left by an interrupted attempt", export.public_id, base, name)
+        storage.delete(f"{base}/{name}")
+
+
 def _render(export: Export) -> None:
     from access_requests import redaction
 
+    if export.attempts > 1:
+        _leftovers_remove(export)
     progress = _Progress(export)
     timings: dict[str, float] = {}
     segments = _segments(export)
@@ -361,10 +387,10 @@ def exports_resume(now: Any = None) -> int:
     from access_requests import tasks
 
     now = now or timezone.now()
-    stale = Export.objects.filter(status__in=[ExportStatus.RUNNING, ExportStatus.PACKAGING],
-                                  heartbeat_at__lt=now - STALE)
+    lapsed = Export.objects.filter(status__in=[ExportStatus.RUNNING, ExportStatus.PACKAGING],
+                                   heartbeat_at__lt=now - stale())
     count = 0
-    for export in stale.select_related("request"):
+    for export in lapsed.select_related("request"):
         if export.attempts >= MAX_ATTEMPTS:
             _fail(export, _("The export was interrupted three times; ask for it again."))
             continue
@@ -375,7 +401,7 @@ def exports_resume(now: Any = None) -> int:
             tasks.export_package.delay(export.pk)
         count += 1
     # Queued rows whose message was lost (broker restart) are sent again.
-    for export_id in Export.objects.filter(status=ExportStatus.QUEUED, created_at__lt=now - STALE).values_list(
+    for export_id in Export.objects.filter(status=ExportStatus.QUEUED, created_at__lt=now - stale()).values_list(
             "pk", flat=True):
         tasks.export_render.delay(export_id)
         count += 1

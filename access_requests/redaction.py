@@ -517,8 +517,12 @@ def redacted_render(*, master: Path, out: Path, offset: float, duration: float, 
                                map_metadata=-1).global_args("-progress", "pipe:1", "-nostats",
                                                            "-stats_period", _num(PROGRESS_EVERY))
         with _command(output, folder=out.parent) as args:
+            # If the worker is killed, its ffmpeg goes too (the resumed export starts it afresh).
+            from footage.recorder import _die_with_parent
+
             process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace")
+                                       stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace",
+                                       preexec_fn=_die_with_parent)
             reader = threading.Thread(target=_drain, args=(process.stderr, tail), daemon=True)
             reader.start()
             reported, last_call = 0.0, 0.0

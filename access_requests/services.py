@@ -366,7 +366,9 @@ def export_create(*, found: RequestFootage, by: Any, redaction: dict[str, Any] |
         request_move(request=request, to=RequestState.REDACTION, by=by, note=_("Export asked for"))
     from access_requests import tasks
 
-    transaction.on_commit(lambda: tasks.export_render.delay(export.pk))
+    # robust: with the broker down (a Redis restart) the row is still saved and the person gets no
+    # error page; the beat job exports_resume sends queued rows whose message never arrived.
+    transaction.on_commit(lambda: tasks.export_render.delay(export.pk), robust=True)
     return export
 
 
@@ -389,7 +391,7 @@ def export_approve(*, export: Export, by: Any) -> Export:
                           "redacted_sha256": export.redacted_sha256, "master_sha256": export.master_sha256})
     from access_requests import tasks
 
-    transaction.on_commit(lambda: tasks.export_package.delay(export.pk))
+    transaction.on_commit(lambda: tasks.export_package.delay(export.pk), robust=True)
     return export
 
 

@@ -56,6 +56,9 @@ class EndReason(models.TextChoices):
     RECORDER_LOST = "recorder_lost", _("Recorder stopped unexpectedly")
     ERROR = "error", _("Recording error")
     SEGMENT_LOST = "segment_lost", _("Segment lost before reaching storage")
+    # The recorder stopped writing because the local spool was full (the storage server had not
+    # taken segments for long): older footage was kept, new footage was not recorded (audited).
+    SPOOL_FULL = "spool_full", _("Recording stopped: spool full")
 
 
 class Run(models.Model):

@@ -14,7 +14,19 @@ of a worker consuming the ``recording`` queue. The loop:
 4. beats the lease every third of its lifetime. A lost lease (another worker took over) stops
    ffmpeg at once; a disabled camera stops it cleanly; a worker shutdown stops it cleanly;
 5. when ffmpeg ends by itself the camera was lost: the run ends with that reason, a gap opens, and
-   the loop reconnects with exponential backoff (1 s, 2 s, 4 s … ``SAFECAM_RECONNECT_MAX_SECONDS``).
+   the loop reconnects with exponential backoff (1 s, 2 s, 4 s … ``SAFECAM_RECONNECT_MAX_SECONDS``);
+6. when this host's spool is full (``footage.spool.fill``) ffmpeg is stopped cleanly, the run ends
+   with the reason "spool full" (audited), and no new run starts until the spool is back under the
+   alert level: the oldest footage not yet stored is kept rather than deleted.
+
+Faults of what the recorder talks to never stop ffmpeg. While the database is unreachable (a
+PostgreSQL restart, a failover) the recorder keeps recording into the spool and retries each
+second: nobody can take its lease without the database either, so it records alone; the first
+renewal that reaches the database again tells it whether it still holds the camera (the
+supervisor gives it a lease period after the database starts before it calls a lease lapsed). A segment
+whose ingest job cannot be queued (the broker restarting) stays in the spool unmarked, and the
+spool sweep queues it once the broker answers. A run whose first segment closed while the
+database was down is opened as soon as it answers (or by the spool sweep from ``run.json``).
 
 Why MPEG-TS segments rather than fragmented MP4: each ``.ts`` file stands alone (no init segment),
 so a file cut short by a crash or a power cut is still playable up to its last packet and can be
@@ -48,12 +60,13 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import ffmpeg
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from django.utils import timezone
 
 from cameras.models import Camera
@@ -146,26 +159,60 @@ class CameraRecorder:
         try:
             services.runs_dangling_close(camera_id=self.camera_id)
             backoff = 1.0
+            outcome: RunOutcome | None = None
             while True:
-                camera = Camera.objects.get(pk=self.camera_id)
+                camera = self._db("read the camera", Camera.objects.get, pk=self.camera_id)
+                if camera is None:  # the database is down: try again, still holding the lease
+                    if not self._wait(1.0):
+                        return "lease lost or shutdown"
+                    continue
                 if not camera.enabled:
                     self._stopped_disabled()
                     return "disabled"
+                if not self._wait_for_spool_room(after_full=outcome is not None
+                                                 and outcome.reason == EndReason.SPOOL_FULL):
+                    return "lease lost or shutdown"
                 outcome = self.run_once(camera)
                 if outcome.stop:
                     return outcome.reason
                 if outcome.segments:
                     backoff = 1.0
-                health_update(camera_id=self.camera_id, recorder_state="reconnecting",
-                              last_error=outcome.detail[:2000])
+                if outcome.reason == EndReason.SPOOL_FULL:
+                    continue  # no reconnect backoff: wait for room, then start at once
+                self._db("report the reconnect", health_update, camera_id=self.camera_id,
+                         recorder_state="reconnecting", last_error=outcome.detail[:2000])
                 if not self._wait(backoff):
                     return "lease lost or shutdown"
                 backoff = min(backoff * 2, float(settings.SAFECAM_RECONNECT_MAX_SECONDS))
         finally:
             if self.token is not None:
-                services.lease_release(camera_id=self.camera_id, token=self.token)
-                health_update(camera_id=self.camera_id, recorder_state="stopped")
+                self._db("release the lease", services.lease_release, camera_id=self.camera_id, token=self.token)
+                self._db("report the stop", health_update, camera_id=self.camera_id, recorder_state="stopped")
             close_old_connections()
+
+    def _db(self, what: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``function(...)``, or None when the database is unreachable (logged once per outage).
+
+        The connection is dropped after a failure so that the next call connects afresh: a
+        connection broken by a database restart never works again, and this thread lives for weeks.
+        """
+        try:
+            result = function(*args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:  # unreachable, not a refused write
+            for connection in connections.all(initialized_only=True):
+                connection.close_if_unusable_or_obsolete()
+            if self._db_down_since is None:
+                self._db_down_since = time.monotonic()
+                log.error("Camera %s: the database is unreachable (%s: %s); recording goes on into the spool",
+                          self.camera_id, what, exc)
+            return None
+        if self._db_down_since is not None:
+            log.warning("Camera %s: the database answers again after %.1f s", self.camera_id,
+                        time.monotonic() - self._db_down_since)
+            self._db_down_since = None
+        return result
+
+    _db_down_since: float | None = None
 
     def _wait(self, seconds: float) -> bool:
         """Sleep between attempts, still beating the lease; False when recording must stop."""
@@ -179,21 +226,59 @@ class CameraRecorder:
             time.sleep(min(POLL_SECONDS * 2, max(0.0, deadline - time.monotonic())))
         return True
 
+    def _wait_for_spool_room(self, *, after_full: bool) -> bool:
+        """Before a new run: while the spool is full (or, after a stop for that, above the alert level),
+        wait, beating the lease, until it drains below the alert level; the gap "spool full" stays
+        open meanwhile. False when recording must stop."""
+        measured = spool.fill(max_age=spool.FILL_CACHE_SECONDS)
+        if not (measured.full or (after_full and measured.alerting)):
+            return True
+        self._spool_full_stop(None, measured)
+        while measured.alerting:
+            if not self._wait(1.0):
+                return False
+            measured = spool.fill(max_age=spool.FILL_CACHE_SECONDS)
+        log.warning("Camera %s: the spool has room again (%.0f %%); recording resumes", self.camera_id,
+                    measured.percent)
+        return True
+
+    def _spool_full_stop(self, run: Run | None, measured: spool.SpoolFill) -> None:
+        if run is None and self._spool_full_reported:
+            return
+        ended_at = run.started_at + timedelta(seconds=self._last_end) if run is not None else timezone.now()
+        gap = self._db("record the spool-full stop", services.recording_stopped_spool_full, camera_id=self.camera_id,
+                       run=run, ended_at=ended_at, host=self.holder, fill=measured)
+        # (With the database down too, an open run is ended by the spool sweep once it answers.)
+        self._spool_full_reported = gap is not None
+        self._db("report the spool-full stop", health_update, camera_id=self.camera_id, recorder_state="spool full")
+
+    _spool_full_reported: bool = False
+
     def _beat(self) -> str | None:
-        """Renew the lease when due: "ok", "lost", "disabled"; None when not due yet."""
-        if time.monotonic() - self.last_beat < settings.SAFECAM_RECORDER_LEASE_SECONDS / 3:
+        """Renew the lease when due: "ok", "lost", "disabled"; None when not due yet, or when the database
+        cannot say (retried a second later; recording goes on meanwhile)."""
+        now = time.monotonic()
+        if now - self.last_beat < settings.SAFECAM_RECORDER_LEASE_SECONDS / 3 or now < self._next_try:
+            return None
+        renewed = self._db("renew the lease", services.lease_renew, camera_id=self.camera_id, token=self.token)
+        if renewed is None:
+            self._next_try = time.monotonic() + 1.0
             return None
         self.last_beat = time.monotonic()
-        if not services.lease_renew(camera_id=self.camera_id, token=self.token):
+        if not renewed:
             self.token = None  # not ours any more: do not release it on the way out
             return "lost"
-        if not Camera.objects.filter(pk=self.camera_id, enabled=True).exists():
+        enabled = self._db("check the camera", Camera.objects.filter(pk=self.camera_id, enabled=True).exists)
+        if enabled is False:
             return "disabled"
         return "ok"
 
+    _next_try: float = 0.0
+
     def _stopped_disabled(self) -> None:
-        services.gap_open(camera_id=self.camera_id, start=timezone.now(), reason=EndReason.CAMERA_DISABLED)
-        health_update(camera_id=self.camera_id, recorder_state="stopped")
+        self._db("open the gap", services.gap_open, camera_id=self.camera_id, start=timezone.now(),
+                 reason=EndReason.CAMERA_DISABLED)
+        self._db("report the stop", health_update, camera_id=self.camera_id, recorder_state="stopped")
 
     # -- one connection -----------------------------------------------------------------------------
 
@@ -202,9 +287,12 @@ class CameraRecorder:
         lock = spool.RunLock(folder)
         lock.acquire()
         command = ffmpeg_command(camera.stream_url_with_credentials(), folder, settings.SAFECAM_SEGMENT_SECONDS)
-        health_update(camera_id=self.camera_id, recorder_state="connecting")
+        self._db("report connecting", health_update, camera_id=self.camera_id, recorder_state="connecting")
         self.stderr_tail.clear()
         self._last_end = 0.0
+        self._anchor = None
+        self._unindexed = []
+        self._spool_full_reported = False
         try:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
@@ -231,6 +319,8 @@ class CameraRecorder:
                         stop_reason = self._should_stop()
                         if stop_reason:
                             self._stop_ffmpeg(process)
+                    elif run is None and self._unindexed:
+                        run = self._run_open(camera, folder)
                     time.sleep(POLL_SECONDS)
                 reader.join(timeout=2)
                 for closed in segments.new_segments():  # the last segment closes as ffmpeg exits
@@ -243,6 +333,8 @@ class CameraRecorder:
             error_text = " ".join(line for line in self.stderr_tail if line).strip()
             if stop_reason == "disabled":
                 reason, detail, stop = EndReason.CAMERA_DISABLED, "", True
+            elif stop_reason == EndReason.SPOOL_FULL:
+                reason, detail, stop = EndReason.SPOOL_FULL, "", False
             elif stop_reason:
                 reason, stop = EndReason.RECORDER_STOPPED, True
                 detail = ("Another recorder took over this camera." if self.token is None
@@ -254,11 +346,15 @@ class CameraRecorder:
                 reason, stop = EndReason.CAMERA_UNREACHABLE, False
                 detail = error_text or f"ffmpeg exited with code {process.returncode} before any video arrived."
             detail = _redact(detail, camera)
-            if run is not None:
+            if reason == EndReason.SPOOL_FULL:
+                self._spool_full_stop(run, spool.fill())
+            elif run is not None:
                 ended_at = run.started_at + timedelta(seconds=self._last_end)
-                services.run_end(run=run, ended_at=ended_at, reason=reason, detail=detail)
+                # With the database down the run stays open; the spool sweep ends it once it answers.
+                self._db("end the run", services.run_end, run=run, ended_at=ended_at, reason=reason, detail=detail)
             elif reason != EndReason.RECORDER_STOPPED:
-                services.gap_open(camera_id=self.camera_id, start=timezone.now(), reason=reason, detail=detail)
+                self._db("open a gap", services.gap_open, camera_id=self.camera_id, start=timezone.now(),
+                         reason=reason, detail=detail)
             if spool.run_folder_is_empty(folder):
                 spool.run_folder_remove(folder)
         finally:
@@ -269,34 +365,69 @@ class CameraRecorder:
         return RunOutcome(segments=count, stop=stop, reason=reason, detail=detail)
 
     _last_end: float = 0.0
+    _anchor: datetime | None = None
+    # Segments closed before the run could be indexed (the database was down): queued once it is.
+    _unindexed: list = field(default_factory=list)
 
-    def _segment_closed(self, run: Run | None, camera: Camera, folder: Path, closed: spool.ClosedSegment) -> Run:
+    def _segment_closed(self, run: Run | None, camera: Camera, folder: Path, closed: spool.ClosedSegment) -> Run | None:
         path = folder / closed.filename
         # Marked at once: a spool sweep meanwhile would otherwise queue an ingest of its own, which can
         # store and delete the file while the first one is still being probed below.
         spool.mark_queued(path)
         now = timezone.now()
+        self._last_end = closed.end
         if run is None:
-            anchor = now - timedelta(seconds=closed.end)
-            run = services.run_open(camera_id=camera.pk, started_at=anchor, recorder=self.holder)
-            spool.meta_write(folder, run_id=run.pk, camera_id=camera.pk)
-            probed = probe_video(folder / closed.filename)
-            if probed:
-                Run.objects.filter(pk=run.pk).update(**probed)
+            if self._anchor is None:
+                self._anchor = now - timedelta(seconds=closed.end)
+                # Written before the database hears of the run: should it be down until this recorder
+                # dies, the spool sweep opens the run from here.
+                spool.meta_write(folder, camera_id=camera.pk, started_at=self._anchor.isoformat(),
+                                 recorder=self.holder)
+            self._unindexed.append(closed)
+            run = self._run_open(camera, folder)
+            if run is None:
+                return None
         else:
             skew = (now - (run.started_at + timedelta(seconds=closed.end))).total_seconds()
             if abs(skew) > abs(run.clock_skew):
                 run.clock_skew = round(skew, 3)
-                Run.objects.filter(pk=run.pk).update(clock_skew=run.clock_skew)
-        self._last_end = closed.end
-        self.enqueue_ingest(run.pk, closed.sequence, str(path), closed.start, closed.end)
-        health_update(camera_id=camera.pk, recorder_state="recording", last_error="",
-                      last_segment_end=run.started_at + timedelta(seconds=closed.end))
+                self._db("note the clock skew", Run.objects.filter(pk=run.pk).update, clock_skew=run.clock_skew)
+            self._enqueue(run, folder, closed)
+        self._db("report the segment", health_update, camera_id=camera.pk, recorder_state="recording", last_error="",
+                 last_segment_end=run.started_at + timedelta(seconds=closed.end))
         return run
+
+    def _run_open(self, camera: Camera, folder: Path) -> Run | None:
+        """Index the run (its anchor was taken when its first segment closed) and queue what waits."""
+        assert self._anchor is not None
+        run = self._db("open the run", services.run_open, camera_id=camera.pk, started_at=self._anchor,
+                       recorder=self.holder)
+        if run is None:
+            return None
+        spool.meta_write(folder, run_id=run.pk, camera_id=camera.pk, started_at=self._anchor.isoformat(),
+                         recorder=self.holder)
+        probed = probe_video(folder / self._unindexed[0].filename)
+        if probed:
+            self._db("note the codec", Run.objects.filter(pk=run.pk).update, **probed)
+        for closed in self._unindexed:
+            self._enqueue(run, folder, closed)
+        self._unindexed = []
+        return run
+
+    def _enqueue(self, run: Run, folder: Path, closed: spool.ClosedSegment) -> None:
+        path = folder / closed.filename
+        try:
+            self.enqueue_ingest(run.pk, closed.sequence, str(path), closed.start, closed.end)
+        except Exception as exc:  # noqa: BLE001  the broker is down: the file waits, the sweep queues it
+            spool.queued_clear(path)
+            log.warning("Camera %s: could not queue the ingest of %s (%s); the spool sweep will", self.camera_id,
+                        path.name, exc)
 
     def _should_stop(self) -> str:
         if shutting_down.is_set():
             return EndReason.RECORDER_STOPPED
+        if spool.fill(max_age=spool.FILL_CACHE_SECONDS).full:
+            return EndReason.SPOOL_FULL
         beat = self._beat()
         if beat == "lost":
             return EndReason.RECORDER_STOPPED

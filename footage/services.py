@@ -102,8 +102,27 @@ def lease_release(*, camera_id: int, token: uuid.UUID) -> None:
     RecorderLease.objects.filter(camera_id=camera_id, token=token).update(holder="", token=None, expires_at=None)
 
 
+def database_up_for() -> timedelta | None:
+    """How long the database server has been running (PostgreSQL); None where it cannot say."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now() - pg_postmaster_start_time()")
+        return cursor.fetchone()[0]
+
+
 def recorders_due(now: datetime | None = None) -> list[int]:
-    """Enabled cameras nobody records (no live lease) and for which no recorder was just queued."""
+    """Enabled cameras nobody records (no live lease) and for which no recorder was just queued.
+
+    None in the first lease period after the database server started: every lease looks lapsed
+    after a restart (nobody could renew), but the recorders kept recording through it and renew
+    within a second of its return. Taking their cameras over then would cut every recording in two.
+    """
+    up_for = database_up_for()
+    if up_for is not None and up_for < lease_ttl():
+        return []
     now = now or timezone.now()
     live = RecorderLease.objects.filter(holder__gt="", expires_at__gt=now).values("camera_id")
     recently_queued = RecorderLease.objects.filter(requested_at__gt=now - 2 * lease_ttl()).values("camera_id")
@@ -157,6 +176,33 @@ def gap_open(*, camera_id: int, start: datetime, reason: str, detail: str = "", 
                                           after_run=after_run)
         except IntegrityError:  # another process opened it a moment ago
             return Gap.objects.get(camera_id=camera_id, end__isnull=True)
+
+
+@transaction.atomic
+def recording_stopped_spool_full(*, camera_id: int, run: Run | None, ended_at: datetime, host: str,
+                                 fill: spool.SpoolFill) -> Gap:
+    """The recorder stops writing a camera because this host's spool is full: the run (if any) ends
+    and a gap "spool full" opens, and the trail records what was not recorded and why, once per stop.
+
+    Nothing already in the spool is deleted: the oldest footage not yet stored is kept (it may be
+    evidence), the new footage is not recorded until the spool drains (see ``footage.spool``).
+    """
+    detail = _("The spool on %(host)s is full (%(used)d MB of %(capacity)d MB may be used, %(free)d MB free "
+               "on its disk): the storage server has not taken segments. Recording resumes once they are "
+               "stored.") % {"host": host, "used": fill.used // 2**20, "capacity": fill.capacity // 2**20,
+                             "free": fill.free // 2**20}
+    if run is not None:
+        run_end(run=run, ended_at=ended_at, reason=EndReason.SPOOL_FULL, detail=detail)
+    gap = gap_open(camera_id=camera_id, start=ended_at, reason=EndReason.SPOOL_FULL, detail=detail,
+                   after_run=run)
+    camera = Camera.objects.get(pk=camera_id)
+    audit_record(action=AuditAction.RECORDING_SPOOL_FULL, actor=None, target=camera,
+                 details={"camera": str(camera.public_id), "host": host, "from": gap.start,
+                          "run": str(run.public_id) if run else "", "spool_bytes": fill.used,
+                          "spool_files": fill.files, "capacity_bytes": fill.capacity, "disk_free_bytes": fill.free})
+    log.critical("Camera %s: recording stopped, the spool on %s is full (%d of %d bytes)", camera_id, host,
+                 fill.used, fill.capacity)
+    return gap
 
 
 def runs_dangling_close(*, camera_id: int) -> None:

@@ -12,6 +12,13 @@ Layout, one folder per run (a run folder exists before the database knows the ru
 The spool is the source of truth until a segment is indexed: a lost Celery message, a crashed
 worker or a storage outage leaves files here, and the sweep queues them again. Nothing is
 deleted from the spool before the stored copy has been verified and indexed.
+
+How full it may get (``fill()``): at most ``SAFECAM_SPOOL_LIMIT_MB``, and never so far that its disk
+has less than ``SAFECAM_SPOOL_RESERVE_MB`` free (room for the segments ffmpeg has open to close).
+At ``SAFECAM_SPOOL_ALERT_PERCENT`` of that the supervisor alerts; at 100 % the recorders stop
+writing new footage (a gap "spool full", audited) rather than delete the oldest footage not yet
+stored: that footage may be the evidence someone asks for, and a DPO would rather explain a gap
+than a deletion nobody decided. They start again once the spool is back under the alert level.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import fcntl
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -200,3 +208,49 @@ def usage() -> tuple[int, int]:
                 except FileNotFoundError:
                     pass
     return total, files
+
+
+@dataclass(frozen=True)
+class SpoolFill:
+    """How full the spool is: bytes of segments, the most it may hold now, and its disk's free bytes."""
+
+    used: int
+    files: int
+    capacity: int
+    free: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.used / self.capacity if self.capacity > 0 else 100.0
+
+    @property
+    def full(self) -> bool:
+        return self.used >= self.capacity
+
+    @property
+    def alerting(self) -> bool:
+        return self.percent >= settings.SAFECAM_SPOOL_ALERT_PERCENT
+
+
+_fill_lock = threading.Lock()
+_fill_cache: tuple[float, Path, SpoolFill] | None = None
+FILL_CACHE_SECONDS = 1.0
+
+
+def fill(*, max_age: float = 0.0) -> SpoolFill:
+    """Measure the spool against its limit and its disk's free space (``max_age``: reuse a measure
+    this recent, so the recorder threads of a worker walk the spool once a second between them)."""
+    global _fill_cache
+    root = spool_root()
+    with _fill_lock:
+        cached = _fill_cache
+        if max_age and cached and cached[1] == root and time.monotonic() - cached[0] < max_age:
+            return cached[2]
+        used, files = usage()
+        root.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(root).free
+        limit = settings.SAFECAM_SPOOL_LIMIT_MB * 1024 * 1024
+        reserve = settings.SAFECAM_SPOOL_RESERVE_MB * 1024 * 1024
+        measured = SpoolFill(used=used, files=files, capacity=max(0, min(limit, used + free - reserve)), free=free)
+        _fill_cache = (time.monotonic(), root, measured)
+        return measured

@@ -4,7 +4,8 @@
 * sweep this host's spool: re-queue segments whose ingest job was lost, finish the folders of
   recorders that died (their last, unlisted segment is probed once and kept), remove empty ones;
 * probe an unreachable storage server with backoff, and re-queue everything once it answers;
-* alert loudly when the spool nears ``SAFECAM_SPOOL_LIMIT_MB``;
+* alert loudly when the spool nears what it may hold (``footage.spool.fill``: its limit, or its
+  disk's free space less a reserve); at 100 % the recorders stop (``footage.recorder``);
 * refresh each camera's health: today's coverage, and an email when a camera has been offline
   longer than ``SAFECAM_OFFLINE_ALERT_MINUTES`` and again when it recovers.
 """
@@ -12,7 +13,7 @@
 from __future__ import annotations
 
 import logging
-import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -84,6 +85,11 @@ def _sweep_folder(folder: Path, *, live: bool, accepting: bool, force: bool, enq
     meta = spool.meta_read(folder)
     listed = spool.closed_segments(folder)
     run = Run.objects.filter(pk=meta["run_id"]).first() if meta.get("run_id") else None
+    if run is None and not live and meta.get("started_at") and listed:
+        # Its recorder took the anchor but died before the database (down at the time) heard of the run.
+        run = services.run_open(camera_id=int(meta["camera_id"]), started_at=datetime.fromisoformat(meta["started_at"]),
+                                recorder=meta.get("recorder") or "spool sweep")
+        spool.meta_write(folder, **{**meta, "run_id": run.pk})
     present = {p.name for p in folder.glob("*.ts")}
     pending = [(s.sequence, folder / s.filename, s.start, s.end) for s in listed if s.filename in present]
     if not live:
@@ -160,34 +166,41 @@ def storage_check(*, enqueue: Enqueue) -> None:
 
 
 def spool_check() -> StorageStatus:
-    """Measure the spool; above the alert threshold, log at CRITICAL and email the administrators."""
-    used, files = spool.usage()
+    """Measure the spool; above the alert threshold, log at CRITICAL and email the administrators
+    (again, once, when it is full and the recorders stop)."""
+    measured = spool.fill()
     status = StorageStatus.get()
-    limit = settings.SAFECAM_SPOOL_LIMIT_MB * 1024 * 1024
-    threshold = limit * settings.SAFECAM_SPOOL_ALERT_PERCENT / 100
-    root = spool.spool_root()
-    root.mkdir(parents=True, exist_ok=True)
-    disk = shutil.disk_usage(root)
-    disk_low = disk.free < disk.total * 0.05
     now = timezone.now()
-    fields: dict[str, Any] = {"spool_bytes": used, "spool_files": files, "checked_at": now}
-    if used >= threshold or disk_low:
-        log.critical("Spool is filling: %d MB of %d MB (%d files), %d MB free on its disk. "
-                     "The storage server is not taking segments: %s", used // 2**20, limit // 2**20, files,
-                     disk.free // 2**20, status.error or "no error recorded")
-        if status.spool_alerted_at is None or status.spool_alerted_at < now - timedelta(hours=1):
-            _mail_admins_spool(used=used, limit=limit, files=files, free=disk.free, error=status.error)
+    fields: dict[str, Any] = {"spool_bytes": measured.used, "spool_files": measured.files, "checked_at": now}
+    if measured.alerting:
+        log.critical("Spool is filling: %d MB of %d MB (%d files, %.0f %%), %d MB free on its disk. "
+                     "The storage server is not taking segments: %s", measured.used // 2**20,
+                     measured.capacity // 2**20, measured.files, measured.percent, measured.free // 2**20,
+                     status.error or "no error recorded")
+        again = measured.full and not _spool_full_mailed.is_set()
+        if again or status.spool_alerted_at is None or status.spool_alerted_at < now - timedelta(hours=1):
+            _mail_admins_spool(used=measured.used, limit=measured.capacity, files=measured.files, free=measured.free,
+                               error=status.error, full=measured.full)
             fields["spool_alerted_at"] = now
-    elif status.spool_alerted_at is not None:
-        fields["spool_alerted_at"] = None
+            if measured.full:
+                _spool_full_mailed.set()
+    else:
+        _spool_full_mailed.clear()
+        if status.spool_alerted_at is not None:
+            fields["spool_alerted_at"] = None
     StorageStatus.objects.filter(pk=1).update(**fields)
     status.refresh_from_db()
     return status
 
 
+# Per process: the "recording stopped" mail goes once per filling, not every supervision.
+_spool_full_mailed = threading.Event()
+
+
 def spool_alerting(status: StorageStatus) -> bool:
+    """For the banner: the supervisor alerted (it measured the spool against its disk too)."""
     limit = settings.SAFECAM_SPOOL_LIMIT_MB * 1024 * 1024
-    return status.spool_bytes >= limit * settings.SAFECAM_SPOOL_ALERT_PERCENT / 100
+    return status.spool_alerted_at is not None or status.spool_bytes >= limit * settings.SAFECAM_SPOOL_ALERT_PERCENT / 100
 
 
 # --- health -----------------------------------------------------------------------------------------
@@ -252,14 +265,14 @@ def _mail_camera(camera: Camera, kind: str, *, down_since: datetime | None, now:
     transaction.on_commit(lambda: send_mail(subject, body, None, recipients, fail_silently=False))
 
 
-def _mail_admins_spool(*, used: int, limit: int, files: int, free: int, error: str) -> None:
+def _mail_admins_spool(*, used: int, limit: int, files: int, free: int, error: str, full: bool = False) -> None:
     users = get_user_model().objects.filter(Q(is_superuser=True) | Q(groups__name=roles.PUBLIC_ORDER_OFFICER))
     recipients = sorted({u.email for u in users if u.is_active and u.email})
     if not recipients:
         return
     with translation.override(settings.LANGUAGE_CODE):
         context = {"used_mb": used // 2**20, "limit_mb": limit // 2**20, "files": files, "free_mb": free // 2**20,
-                   "error": error}
+                   "error": error, "full": full}
         subject = render_to_string("footage/email/spool_subject.txt", context).strip()
         body = render_to_string("footage/email/spool_body.txt", context)
     send_mail(subject, body, None, recipients, fail_silently=True)

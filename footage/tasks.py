@@ -18,6 +18,7 @@ from pathlib import Path
 
 from celery import Task, shared_task
 from celery.utils import worker_direct
+from django.db import InterfaceError, OperationalError
 
 from footage import recorder, retention, services, spool, supervise
 
@@ -49,8 +50,15 @@ def camera_record(self: Task, camera_id: int) -> str:
 
 @shared_task(ignore_result=True)
 def segment_ingest(run_id: int, sequence: int, path: str, start: float, end: float) -> str:
-    result = services.segment_ingest(run_id=run_id, sequence=sequence, path=Path(path), start_offset=start,
-                                     end_offset=end)
+    try:
+        result = services.segment_ingest(run_id=run_id, sequence=sequence, path=Path(path), start_offset=start,
+                                         end_offset=end)
+    except (OperationalError, InterfaceError) as exc:
+        # The database is down (a restart, a failover): the file stays in the spool, and with its
+        # marker gone the next sweep queues it again, rather than after REQUEUE_AFTER_SECONDS.
+        spool.queued_clear(Path(path))
+        log.warning("Ingest of %s waits: the database is unreachable (%s)", path, exc)
+        return "waiting"
     if result.outcome == "waiting":
         # No job is queued for the file any more: the spool sweep queues it again as soon as the
         # storage server answers, whoever notices that first (a probe or another segment's ingest).

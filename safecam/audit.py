@@ -62,6 +62,7 @@ class AuditAction(models.TextChoices):
     FOOTAGE_VIEWED = "footage.viewed", _("Footage viewed")
     STILL_EXPORTED = "footage.still_exported", _("Still frame downloaded")
     INCIDENT_MARKED = "incident.marked", _("Incident marked")
+    RECORDING_SPOOL_FULL = "recording.spool_full", _("Recording stopped: spool full")
     REQUEST_RECEIVED = "request.received", _("Request registered")
     REQUEST_CHANGED = "request.changed", _("Request details changed")
     REQUEST_MOVED = "request.moved", _("Request moved to another state")

@@ -2,12 +2,17 @@
 
 With the embedded default broker (kombu's filesystem transport) the queue folders must exist
 before a worker starts, so they are made here.
+
+Before each task, a database connection that failed is checked and dropped if broken, as Django does
+at the start of each request: the workers reuse connections (``CELERY_DB_REUSE_MAX``), and without this
+a PostgreSQL restart would leave every worker thread on a dead connection for thousands of tasks.
 """
 
 import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safecam.settings")
 
@@ -25,3 +30,11 @@ def _make_broker_folders(sender: Celery, **kwargs: object) -> None:
     for key in ("data_folder_in", "data_folder_out", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+@task_prerun.connect
+def _database_connections_check(**kwargs: object) -> None:
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.close_if_unusable_or_obsolete()

@@ -174,6 +174,10 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"footage.tasks.camera_record": {"queue": "recording"}}
 # Each worker also consumes its own queue: ingest jobs go to the host whose spool holds the file.
 CELERY_WORKER_DIRECT = True
+# A broker restart must not end a worker or beat: reconnect at start-up and after a loss, for ever
+# (a queue lost with a Redis that keeps nothing is rebuilt from the job rows by the resume jobs).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 
 # Recording (see footage/recorder.py). Segment length: ≤ 10 s so a lost or damaged segment costs
 # little and playback can start near any second; the camera's keyframe interval rounds it.
@@ -186,6 +190,10 @@ SAFECAM_RECONNECT_MAX_SECONDS = config.env_int("SAFECAM_RECONNECT_MAX_SECONDS", 
 # Alert when the spool holds this share of its limit (the storage server is not taking segments).
 SAFECAM_SPOOL_LIMIT_MB = config.env_int("SAFECAM_SPOOL_LIMIT_MB", 20_480, minimum=1)
 SAFECAM_SPOOL_ALERT_PERCENT = config.env_int("SAFECAM_SPOOL_ALERT_PERCENT", 80, minimum=1, maximum=100)
+# Free space the spool always leaves on its disk: room for every camera's open segment to close. The
+# spool is full at SAFECAM_SPOOL_LIMIT_MB or when its disk's free space falls to this, whichever comes
+# first; recorders then stop with the reason "spool full" (audited) instead of dropping old footage.
+SAFECAM_SPOOL_RESERVE_MB = config.env_int("SAFECAM_SPOOL_RESERVE_MB", 256, minimum=0)
 # "hash": read every stored copy back and compare SHA-256 (default); "size": compare sizes only.
 SAFECAM_INGEST_VERIFY = config.env_choice("SAFECAM_INGEST_VERIFY", "hash", ("hash", "size"))
 SAFECAM_OFFLINE_ALERT_MINUTES = config.env_int("SAFECAM_OFFLINE_ALERT_MINUTES", 5, minimum=1)
@@ -220,11 +228,15 @@ SAFECAM_DELIVERY_DAYS = config.env_int("SAFECAM_DELIVERY_DAYS", 14, minimum=1, m
 SAFECAM_DELIVERY_DOWNLOADS = config.env_int("SAFECAM_DELIVERY_DOWNLOADS", 3, minimum=1, maximum=20)
 # Longest footage range one export may cover (a longer one is several exports).
 SAFECAM_EXPORT_MAX_MINUTES = config.env_int("SAFECAM_EXPORT_MAX_MINUTES", 120, minimum=1)
+# An export job whose heartbeat is this old has lost its worker (killed, host down) and is resumed
+# by the beat job "resume-exports", which runs every SAFECAM_RESUME_SECONDS.
+SAFECAM_EXPORT_STALE_SECONDS = config.env_int("SAFECAM_EXPORT_STALE_SECONDS", 300, minimum=2)
+SAFECAM_RESUME_SECONDS = config.env_int("SAFECAM_RESUME_SECONDS", 120, minimum=1)
 # The public request form: submissions per address per hour (django-ratelimit syntax).
 SAFECAM_PUBLIC_FORM_RATE = config.env_str("SAFECAM_PUBLIC_FORM_RATE", "5/h")
 
 CELERY_BEAT_SCHEDULE: dict = {
-    "resume-exports": {"task": "access_requests.tasks.exports_resume", "schedule": 120.0},
+    "resume-exports": {"task": "access_requests.tasks.exports_resume", "schedule": float(SAFECAM_RESUME_SECONDS)},
     # 05:00 UTC is 07:00 or 08:00 in Vilnius: before the working day starts.
     "remind-requests": {"task": "access_requests.tasks.requests_remind", "schedule": crontab(hour=5, minute=0)},
     "close-viewing-sessions": {"task": "footage.tasks.viewing_sessions_close", "schedule": 60.0},

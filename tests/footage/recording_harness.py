@@ -257,6 +257,8 @@ class RecordingPipeline:
     services: dict[str, Service] = field(default_factory=dict)
     simulator: Simulator | None = None
     storage_env: dict[str, str] = field(default_factory=dict)
+    # More environment for every Celery process (settings a test needs, e.g. a short export stale time).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.data_dir = self.root / "data"
@@ -301,6 +303,7 @@ class RecordingPipeline:
         })
         if self.broker_url:
             env["CELERY_BROKER_URL"] = self.broker_url
+        env.update(self.extra_env)
         return env
 
     def _spawn(self, name: str, command: list[str], *, env: dict[str, str] | None = None) -> Service:
@@ -316,14 +319,17 @@ class RecordingPipeline:
 
     # -- cameras --------------------------------------------------------------------------------------
 
-    def start_simulator(self, count: int) -> Simulator:
-        """``count`` simulated cameras (``/cam0`` …) with digest authentication, 160x90 at 5 fps."""
+    def start_simulator(self, count: int, *, width: int = 160, height: int = 90, fps: int = 5,
+                        bitrate: int | None = None) -> Simulator:
+        """``count`` simulated cameras (``/cam0`` …) with digest authentication, 160x90 at 5 fps unless
+        told otherwise (``bitrate`` in kbit/s: the simulator's default unless given)."""
         for attempt in range(3):  # another process may take the kernel's pick of port first
             port, control_port = free_port(), free_port()
             name = "simulator" if attempt == 0 else f"simulator-{attempt}"
             service = self._spawn(name, [
                 str(SYSTEM_PYTHON), str(SIMULATOR), "--count", str(count), "--port", str(port),
-                "--control-port", str(control_port), "--width", "160", "--height", "90", "--fps", "5",
+                "--control-port", str(control_port), "--width", str(width), "--height", str(height),
+                "--fps", str(fps), *(["--bitrate", str(bitrate)] if bitrate else []),
                 "--username", CAMERA_USER, "--password", CAMERA_PASSWORD,
             ], env={key: value for key, value in os.environ.items() if key not in PRIVATE_VARIABLES})
             deadline = time.monotonic() + 15
@@ -356,10 +362,10 @@ class RecordingPipeline:
         return self._spawn("beat", [str(CELERY), "-A", "safecam", "beat", "-s", str(self.data_dir / "beat-schedule"),
                                     "--loglevel", "INFO"])
 
-    def start_worker(self, name: str) -> Service:
+    def start_worker(self, name: str, *, queues: str = "celery,recording") -> Service:
         """A worker named ``name@<host>`` (its recorder lease holder name) on the celery and recording queues."""
         # Without mingle and gossip a worker is ready a second sooner; neither plays a part in recording.
-        return self._spawn(name, [str(CELERY), "-A", "safecam", "worker", "-Q", "celery,recording", "-P", "threads",
+        return self._spawn(name, [str(CELERY), "-A", "safecam", "worker", "-Q", queues, "-P", "threads",
                                   "-c", "8", "-n", f"{name}@%h", "--without-mingle", "--without-gossip",
                                   "--loglevel", "INFO"])
 
