@@ -5,8 +5,8 @@ for that operation, its content type is the documented one and its body matches 
 schema (errors included: ``safecam.schema`` documents them once for every operation).
 
 How it runs, and why so:
-- The schema comes from the application itself (``/api/v1/schema/`` through the WSGI path), so the
-  fuzz checks what clients download, not a copy.
+- The schema comes from the application itself (``/api/v1/schema/`` through the WSGI path, once,
+  at collection), so the fuzz checks what clients download, not a copy.
 - Requests go in process through Django's test-client handler (a small WSGI adapter below): the
   test database transaction stays open across requests (a plain WSGI handler would close the
   connection after each one), and the CSRF check stays on (the persona's session sends the token,
@@ -14,7 +14,7 @@ How it runs, and why so:
 - Each persona signs in through ``tests.conftest._logged_in`` (which will mark the session as
   second-factor verified once two-factor authentication lands); its session cookie is sent with
   every request.
-- The registry is seeded once per persona: both elderships with cameras and footage, holds,
+- The registry is seeded once for the module (in a transaction rolled back at its end): both elderships with cameras and footage, holds,
   incidents, requests (one with footage found, an erasure request ready to erase, a police
   disclosure request), an export, a report, a retention record and the audit events all of them
   wrote. Path parameters, body fields and filters that name an object are, part of the time, one
@@ -24,9 +24,10 @@ How it runs, and why so:
   rollback does not bring back, are restored after each write.
 - Jobs: nothing reaches a broker or starts ffmpeg for an export or a report. The API only
   enqueues in ``transaction.on_commit`` (STYLE.md), and inside the test's transaction nothing
-  commits, so those callbacks never run; as a guard, ``Task.apply_async`` is replaced by a recorder
-  for the run, so a stray direct ``.delay()`` could not reach the broker either. Temporary files
-  (the preview's segment copy) go to the test's own folder.
+  commits, so those callbacks never run (neither eager mode, which would run ffmpeg in the test,
+  nor a real queue, which a worker might consume). As a guard, ``Task.apply_async`` fails the
+  test, so a stray direct ``.delay()`` cannot reach the broker either. Temporary files (the
+  preview's segment copy) go to the test's own folder.
 
 Bounded: a few examples per operation and persona (``MAX_EXAMPLES*`` below), valid and invalid
 input, a fixed seed; Schemathesis' coverage phase (thousands of boundary cases per write) is off.
@@ -87,9 +88,7 @@ set_hypothesis_home_dir(_HYPOTHESIS_HOME)
 
 SCHEMA_PATH = "/api/v1/schema/"
 SEED = 20261204
-# Examples per operation (Hypothesis' generation phase; the schema's own examples and the coverage
-# phase's boundary cases come on top). The anonymous visitor meets 401 everywhere: fewer suffice.
-# The personas who reach most (their own eldership's footage, every camera, every request) get the
+# Examples per operation and persona (Hypothesis' generation phase). The personas who reach most (their own eldership's footage, every camera, every request) get the
 # most; the Pabiržė specialist mirrors the Vabalninkas one and the coordinator meets 404 almost
 # everywhere, so fewer add as much; the anonymous visitor meets 401 everywhere.
 REACHING_PERSONAS = ["spec_vabalninkas", "public_order", "dpo"]
@@ -249,10 +248,10 @@ class Caller:
 def caller_for(name: str, user: Any) -> Caller:
     client = _logged_in(Client(), user)
     caller = Caller(name=name)
-    if django_settings.SESSION_COOKIE_NAME in client.cookies:
+    session = client.cookies.get(django_settings.SESSION_COOKIE_NAME)
+    if session is not None:
         token = get_random_string(32, CSRF_ALLOWED_CHARS)
-        caller.cookies = {django_settings.SESSION_COOKIE_NAME: client.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                          django_settings.CSRF_COOKIE_NAME: token}
+        caller.cookies = {django_settings.SESSION_COOKIE_NAME: session.value, django_settings.CSRF_COOKIE_NAME: token}
         caller.headers = {"X-CSRFToken": token}
     return caller
 
