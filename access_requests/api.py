@@ -28,8 +28,10 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.views import APIView
 
 from access_requests import selectors, services
-from access_requests.models import (AccessRequest, Channel, Export, RequestFootage, RequestKind, RequestState)
+from access_requests.models import (AccessRequest, Channel, DeliveryMethod, Export, IdentityMethod, RequestFootage,
+                                     RequestKind, RequestState)
 from cameras.models import Camera, Site
+from safecam.api import public_id_or_404
 from safecam.audit import AuditAction, audit_record, request_context
 
 
@@ -84,11 +86,11 @@ class AccessRequestSerializer(serializers.ModelSerializer):
 class MoveSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=RequestState.choices)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    identity_method = serializers.CharField(required=False, allow_blank=True)
+    identity_method = serializers.ChoiceField(choices=IdentityMethod.choices, required=False, allow_blank=True)
     identity_notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     refusal_reasons = serializers.CharField(required=False, allow_blank=True, max_length=4000)
     outcome = serializers.CharField(required=False, allow_blank=True, max_length=4000)
-    delivery_method = serializers.CharField(required=False, allow_blank=True)
+    delivery_method = serializers.ChoiceField(choices=DeliveryMethod.choices, required=False, allow_blank=True)
     delivered_on = serializers.DateField(required=False, allow_null=True)
 
 
@@ -132,7 +134,8 @@ class AccessRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         return super().create(request, *args, **kwargs)
 
     def _changeable(self, uuid: str) -> AccessRequest:
-        item = AccessRequest.objects.restrict(self.request.user, "change").filter(public_id=uuid).first()
+        item = (AccessRequest.objects.restrict(self.request.user, "change").filter(public_id=public_id_or_404(uuid))
+                .first())
         if item is None:
             raise NotFound(_("No such request."))
         return item
@@ -233,9 +236,10 @@ class FootagePreviewView(APIView):
         body = PreviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         at_clip = body.validated_data["at"]
-        moment = found.start + timedelta(seconds=at_clip)
-        if moment >= found.end:
+        # Compared in seconds first: a huge ``at`` overflows timedelta.
+        if at_clip >= (found.end - found.start).total_seconds():
             raise ValidationError({"at": [_("The moment is after the end of the attached range.")]})
+        moment = found.start + timedelta(seconds=at_clip)
         try:
             spec = redaction.redaction_validate(body.validated_data["redaction"])
         except redaction.RedactionError as error:
@@ -319,7 +323,7 @@ class ExportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses=ExportSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, uuid: str) -> Response:
-        export = Export.objects.restrict(request.user, "change").filter(public_id=uuid).first()
+        export = Export.objects.restrict(request.user, "change").filter(public_id=public_id_or_404(uuid)).first()
         if export is None:
             raise NotFound()
         export = services.export_approve(export=export, by=request.user)

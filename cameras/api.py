@@ -35,10 +35,12 @@ class CameraSerializer(serializers.ModelSerializer):
     site = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     site_name = serializers.CharField(source="site.name", read_only=True)
     status = serializers.SerializerMethodField()
-    latest_footage = serializers.DateTimeField(source="health.last_segment_end", read_only=True, default=None)
-    coverage_today = serializers.FloatField(source="health.coverage_today", read_only=True, default=None)
-    stored_bytes = serializers.IntegerField(source="health.stored_bytes", read_only=True, default=0)
-    oldest_footage = serializers.DateTimeField(source="health.oldest_footage", read_only=True, default=None)
+    # A camera that never recorded has no health row yet: null (DRF gives None for a missing related
+    # object whatever the field's default), except the bytes stored, which are then 0.
+    latest_footage = serializers.DateTimeField(source="health.last_segment_end", read_only=True, allow_null=True)
+    coverage_today = serializers.FloatField(source="health.coverage_today", read_only=True, allow_null=True)
+    stored_bytes = serializers.SerializerMethodField()
+    oldest_footage = serializers.DateTimeField(source="health.oldest_footage", read_only=True, allow_null=True)
 
     class Meta:
         model = Camera
@@ -46,6 +48,10 @@ class CameraSerializer(serializers.ModelSerializer):
                   "has_credentials", "purpose", "legal_basis", "retention_hours", "retention_justification",
                   "enabled", "status", "latest_footage", "coverage_today", "stored_bytes", "oldest_footage",
                   "installed_on", "sign_installed_on", "privacy_masking_notes", "created_at", "updated_at"]
+
+    def get_stored_bytes(self, camera: Camera) -> int:
+        health = getattr(camera, "health", None)
+        return health.stored_bytes if health is not None else 0
 
     @extend_schema_field(serializers.ChoiceField(choices=CameraStatus.choices))
     def get_status(self, camera: Camera) -> str:

@@ -24,6 +24,7 @@ from cameras import selectors as camera_selectors
 from cameras.models import Camera
 from footage import playback, selectors, services
 from footage.models import Hold, Incident, RetentionRecord, ViewingMode
+from safecam.api import public_id_or_404
 from safecam.audit import request_context
 from safecam.permissions import can
 from safecam.timeranges import RangeError, parse_range
@@ -84,7 +85,7 @@ class HoldViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=HoldReleaseSerializer, responses=HoldSerializer)
     @action(detail=True, methods=["post"])
     def release(self, request: Request, uuid: str) -> Response:
-        hold = selectors.hold_get(request.user, uuid, action="hold")
+        hold = selectors.hold_get(request.user, public_id_or_404(uuid), action="hold")
         body = HoldReleaseSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         hold = services.hold_release(hold=hold, by=request.user, reason=body.validated_data["reason"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -12,7 +13,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework import serializers, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
@@ -36,6 +37,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is not None and isinstance(response.data, (dict, list)) and "detail" not in response.data:
         response.data = {"detail": "The request is not valid; see the field errors.", "errors": response.data}
     return response
+
+
+def public_id_or_404(value: object) -> uuid.UUID:
+    """A public id from a route's ``{uuid}``: a malformed one is "not found" (404), like one the
+    caller may not see, not a database error about the UUID's format (400)."""
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound() from None
 
 
 class TokenRequestSerializer(AuthTokenSerializer):

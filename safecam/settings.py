@@ -362,7 +362,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "safecam.schema.AutoSchema",  # documents the error answers too
     "EXCEPTION_HANDLER": "safecam.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"token": "20/min"},
 }
