@@ -12,7 +12,9 @@ of a worker consuming the ``recording`` queue. The loop:
    for codec and resolution). Each closed segment becomes an ingest job on this worker's own
    queue (the file is on this host's disk);
 4. beats the lease every third of its lifetime. A lost lease (another worker took over) stops
-   ffmpeg at once; a disabled camera stops it cleanly; a worker shutdown stops it cleanly;
+   ffmpeg at once; a disabled camera stops it cleanly; a worker shutdown stops it cleanly; so does
+   a handover the supervisor asked for (``footage.hosts``: the cameras spread over the recording
+   hosts), after which the lease is released and the camera queued on the other host;
 5. when ffmpeg ends by itself the camera was lost: the run ends with that reason, a gap opens, and
    the loop reconnects with exponential backoff (1 s, 2 s, 4 s … ``SAFECAM_RECONNECT_MAX_SECONDS``).
 
@@ -132,7 +134,10 @@ class CameraRecorder:
     holder: str
     # How ingest jobs are queued; the task passes one that targets this worker's own queue.
     enqueue_ingest: Callable[[int, int, str, float, float], None]
+    # How a camera is queued on another host when the supervisor asks for a handover.
+    hand_over: Callable[[int, str], None] | None = None
     token: uuid.UUID | None = None
+    handover_to: str = ""
     last_beat: float = 0.0
     stderr_tail: deque = field(default_factory=lambda: deque(maxlen=20))
 
@@ -165,6 +170,8 @@ class CameraRecorder:
             if self.token is not None:
                 services.lease_release(camera_id=self.camera_id, token=self.token)
                 health_update(camera_id=self.camera_id, recorder_state="stopped")
+                if self.handover_to and self.hand_over is not None:
+                    self.hand_over(self.camera_id, self.handover_to)
             close_old_connections()
 
     def _wait(self, seconds: float) -> bool:
@@ -180,7 +187,7 @@ class CameraRecorder:
         return True
 
     def _beat(self) -> str | None:
-        """Renew the lease when due: "ok", "lost", "disabled"; None when not due yet."""
+        """Renew the lease when due: "ok", "lost", "disabled", "handover"; None when not due yet."""
         if time.monotonic() - self.last_beat < settings.SAFECAM_RECORDER_LEASE_SECONDS / 3:
             return None
         self.last_beat = time.monotonic()
@@ -189,6 +196,11 @@ class CameraRecorder:
             return "lost"
         if not Camera.objects.filter(pk=self.camera_id, enabled=True).exists():
             return "disabled"
+        from footage.hosts import handover_target
+
+        self.handover_to = handover_target(camera_id=self.camera_id, token=self.token)
+        if self.handover_to and self.hand_over is not None:
+            return "handover"
         return "ok"
 
     def _stopped_disabled(self) -> None:
@@ -245,8 +257,12 @@ class CameraRecorder:
                 reason, detail, stop = EndReason.CAMERA_DISABLED, "", True
             elif stop_reason:
                 reason, stop = EndReason.RECORDER_STOPPED, True
-                detail = ("Another recorder took over this camera." if self.token is None
-                          else "The recording worker was shut down.")
+                if self.token is None:
+                    detail = "Another recorder took over this camera."
+                elif stop_reason == "handover":
+                    detail = f"Handed over to {self.handover_to} to spread the cameras over the recording hosts."
+                else:
+                    detail = "The recording worker was shut down."
             elif count:
                 reason, stop = EndReason.CAMERA_LOST, False
                 detail = error_text or "The camera stopped sending video."
@@ -254,6 +270,8 @@ class CameraRecorder:
                 reason, stop = EndReason.CAMERA_UNREACHABLE, False
                 detail = error_text or f"ffmpeg exited with code {process.returncode} before any video arrived."
             detail = _redact(detail, camera)
+            if run is not None and shutting_down.is_set():
+                self._drain(run, folder)
             if run is not None:
                 ended_at = run.started_at + timedelta(seconds=self._last_end)
                 services.run_end(run=run, ended_at=ended_at, reason=reason, detail=detail)
@@ -294,14 +312,36 @@ class CameraRecorder:
                       last_segment_end=run.started_at + timedelta(seconds=closed.end))
         return run
 
+    @staticmethod
+    def _drain(run: Run, folder: Path) -> None:
+        """The worker is going down: store the run's closed segments still in the spool now.
+
+        Their jobs wait on this worker's own queue, which nobody consumes until it comes back (on
+        another machine nobody else can read this disk). A warm shutdown waits for this task, so a
+        clean stop leaves nothing behind; a job that runs meanwhile finds the segment indexed.
+        """
+        for closed in spool.closed_segments(folder):
+            path = folder / closed.filename
+            if not path.exists():
+                continue
+            try:
+                result = services.segment_ingest(run_id=run.pk, sequence=closed.sequence, path=path,
+                                                 start_offset=closed.start, end_offset=closed.end)
+            except Exception:  # noqa: BLE001  it stays in the spool; the sweep at the next start queues it
+                log.exception("Could not store %s at shutdown", path)
+                continue
+            if result.outcome == "waiting":  # storage down: it waits in the spool for the next sweep
+                spool.queued_clear(path)
+                break
+
     def _should_stop(self) -> str:
         if shutting_down.is_set():
             return EndReason.RECORDER_STOPPED
         beat = self._beat()
         if beat == "lost":
             return EndReason.RECORDER_STOPPED
-        if beat == "disabled":
-            return "disabled"
+        if beat in ("disabled", "handover"):
+            return beat
         return ""
 
     @staticmethod

@@ -84,7 +84,8 @@ def lease_acquire(*, camera_id: int, holder: str) -> uuid.UUID | None:
     token = uuid.uuid4()
     taken = RecorderLease.objects.filter(camera_id=camera_id).filter(
         Q(holder="") | Q(expires_at__isnull=True) | Q(expires_at__lte=now)
-    ).update(holder=holder, token=token, expires_at=now + lease_ttl(), heartbeat_at=now, requested_at=None)
+    ).update(holder=holder, token=token, expires_at=now + lease_ttl(), heartbeat_at=now, requested_at=None,
+             handover_to="")
     return token if taken else None
 
 
@@ -99,7 +100,8 @@ def lease_renew(*, camera_id: int, token: uuid.UUID) -> bool:
 
 
 def lease_release(*, camera_id: int, token: uuid.UUID) -> None:
-    RecorderLease.objects.filter(camera_id=camera_id, token=token).update(holder="", token=None, expires_at=None)
+    RecorderLease.objects.filter(camera_id=camera_id, token=token).update(holder="", token=None, expires_at=None,
+                                                                        handover_to="")
 
 
 def recorders_due(now: datetime | None = None) -> list[int]:
