@@ -186,7 +186,7 @@ class StorageUnavailable(Exception):
 
 @dataclass(frozen=True)
 class IngestResult:
-    outcome: str  # "stored", "duplicate", "waiting" (storage down), "lost"
+    outcome: str  # "stored", "duplicate", "waiting" (storage down), "lost", "busy" (another job has it)
     segment: Segment | None = None
 
 
@@ -285,8 +285,17 @@ def segment_ingest(*, run_id: int, sequence: int, path: Path, start_offset: floa
     """Move one closed segment from the spool to storage, verify, index, then delete the spool file.
 
     Safe to run twice and in any order: the (run, sequence) pair is unique, and the spool file is
-    removed only after its row is committed.
+    removed only after its row is committed. Two jobs at once for one file: the second answers "busy".
     """
+    try:
+        with spool.segment_claimed(path):
+            return _segment_ingest(run_id=run_id, sequence=sequence, path=path, start_offset=start_offset,
+                                   end_offset=end_offset)
+    except spool.SegmentBusy:
+        return IngestResult("busy")
+
+
+def _segment_ingest(*, run_id: int, sequence: int, path: Path, start_offset: float, end_offset: float) -> IngestResult:
     run = Run.objects.select_related("camera").get(pk=run_id)
     existing = Segment.objects.filter(run=run, sequence=sequence).first()
     if existing is not None:
