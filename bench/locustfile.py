@@ -57,7 +57,7 @@ class Persona(HttpUser):
     def page(self, url: str, name: str) -> None:
         with self.client.get(url, name=name, allow_redirects=False, catch_response=True) as response:
             if response.status_code != 200:
-                response.failure(f"{response.status_code} for {url}")
+                response.failure(f"{response.status_code} for {url}" + (f": {response.error!r}" if response.error else ""))
 
     def camera(self) -> str:
         return random.choice(self.me["cameras"])
@@ -74,7 +74,7 @@ class Persona(HttpUser):
         with self.client.post(f"/api/v1/cameras/{camera}/playback/", json={"mode": "recorded"}, headers=headers,
                               name="API playback session", catch_response=True) as response:
             if response.status_code != 201:
-                response.failure(f"{response.status_code}: {response.text[:200]}")
+                response.failure(f"{response.status_code}: {response.error!r} {(response.text or '')[:200]}")
                 return
             links = response.json()
         now = datetime.now(UTC)
