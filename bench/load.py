@@ -11,7 +11,8 @@ and dropped at the end unless --keep). What runs, each in a process of its own, 
 * a recording worker (``-Q recording -P threads -c 40 -n recorder@…``), a default worker
   (supervisor, thumbnails, statistics) and beat, at the production cadence (10-s segments);
 * the portal under gunicorn, ``--workers 2 --threads 4`` by default: on 2 cores two processes keep
-  both busy while each thread mostly waits on PostgreSQL or the storage (files here);
+  both busy while each thread mostly waits on PostgreSQL or the storage (files here); keep-alive
+  75 s as nginx gives browsers (the load talks to gunicorn directly);
 * the Biržai registry (``seed_birzai --demo-users``), its 24 cameras pointed at the simulator.
 
 Sessions are built server-side (a confirmed TOTP device when django-otp is installed, and a session
@@ -44,6 +45,8 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psutil  # noqa: E402
 
 from bench import _common as common  # noqa: E402
 
@@ -210,9 +213,16 @@ def seconds_lost(camera_ids: list[int], start: datetime, end: datetime) -> dict[
 # --- latency -------------------------------------------------------------------------------------------------
 
 
-def floor_latency(base: str, people: dict[str, list[dict]], repeat: int) -> dict[str, list[float]]:
-    """Each endpoint of the locustfile, one client, one request at a time: the unloaded latency."""
+def floor_latency(base: str, people: dict[str, list[dict]], repeat: int,
+                  web: list | None = None) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Each endpoint of the locustfile, one client, one request at a time: the unloaded latency, and
+    the CPU the portal's processes (``web``: psutil processes) spent per request of it."""
     import requests
+
+    cpu: dict[str, float] = {}
+
+    def cpu_now() -> float:
+        return common.tree_cpu(web) if web else 0.0
 
     def client(persona: str) -> tuple[requests.Session, dict]:
         me = people[persona][0]
@@ -244,14 +254,17 @@ def floor_latency(base: str, people: dict[str, list[dict]], repeat: int) -> dict
     times: dict[str, list[float]] = {}
     for name, (session, url) in urls.items():
         session.get(base + url)  # warm
+        before = cpu_now()
         for _ in range(repeat):
             began = time.perf_counter()
             response = session.get(base + url, allow_redirects=False)
             times.setdefault(name, []).append((time.perf_counter() - began) * 1000)
             if response.status_code != 200:
                 raise SystemExit(f"floor: {url} answered {response.status_code}")
+        cpu[name] = (cpu_now() - before) * 1000 / repeat
     # The player's requests: a session, its playlist, a segment.
     headers = {"X-CSRFToken": me["csrftoken"], "Referer": base + "/"}
+    before = cpu_now()
     for _ in range(repeat):
         began = time.perf_counter()
         links = spec.post(f"{base}/api/v1/cameras/{camera}/playback/", json={"mode": "recorded"}, headers=headers)
@@ -268,7 +281,8 @@ def floor_latency(base: str, people: dict[str, list[dict]], repeat: int) -> dict
         times.setdefault("segment (.ts)", []).append((time.perf_counter() - began) * 1000)
         assert body.status_code == 200 and body.content
         spec.post(base + links["beat"], json={"watched": [], "closing": True}, headers=headers)
-    return times
+    cpu["player (session + playlist + segment + beat)"] = (cpu_now() - before) * 1000 / repeat
+    return times, cpu
 
 
 def locust_run(args: argparse.Namespace, base: str, sessions: Path, work: Path) -> tuple[list[dict], list[dict]]:
@@ -374,7 +388,10 @@ def main() -> None:
         web_port = common.free_port()
         processes.start("web", [str(VENV_BIN / "gunicorn"), "safecam.wsgi", "--bind", f"127.0.0.1:{web_port}",
                                 "--workers", str(args.web_workers), "--threads", str(args.web_threads),
-                                "--error-logfile", "-"])
+                                # Clients talk to gunicorn directly here, not through nginx: keep their
+                                # connections open as nginx would (gunicorn's 2 s default closes one as
+                                # a client that thought for 3 s reuses it: "connection reset by peer").
+                                "--keep-alive", "75", "--error-logfile", "-"])
         common.wait_for_port(web_port, timeout=60)
         base = f"http://127.0.0.1:{web_port}"
         print(f"recording {args.cameras} cameras; waiting for 2 segments each, then {args.settle:.0f} s …", flush=True)
@@ -388,18 +405,25 @@ def main() -> None:
         time.sleep(args.seconds)
         idle_end = timezone.now()
         print(f"floor: each endpoint {args.floor_requests} times, one request at a time …", flush=True)
-        floor = floor_latency(base, people, args.floor_requests)
+        web = [psutil.Process(p.pid) for name, p in processes.started if name == "web"]
+        floor, cpu = floor_latency(base, people, args.floor_requests, web)
 
         print(f"load: {args.users} users for {args.seconds:.0f} s …", flush=True)
         load_start = timezone.now()
         began = time.monotonic()
+        cpu_before = {"web": common.tree_cpu(web)}
         stats, failures = locust_run(args, base, work / "sessions.json", work)
         load_seconds = time.monotonic() - began
+        cpu["load: portal CPU-seconds per wall second"] = (common.tree_cpu(web) - cpu_before["web"]) / load_seconds
         load_end = timezone.now()
         idle = seconds_lost(camera_ids, idle_start, idle_end)
         loaded = seconds_lost(camera_ids, load_start, load_end)
         connections.close_all()
         report(args, floor, stats, failures, idle, loaded, load_seconds)
+        print("portal CPU per request, one client (ms; gunicorn processes only, PostgreSQL not counted):")
+        for name, value in cpu.items():
+            print(f"  {name:<46} {value:8.1f}")
+        print(f"machine load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     finally:
         processes.stop_all()
         connections.close_all()
