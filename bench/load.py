@@ -32,6 +32,7 @@ and API, zero errors, zero seconds lost.
 from __future__ import annotations
 
 import argparse
+import io
 import csv
 import json
 import os
@@ -88,7 +89,7 @@ def registry(cameras: int, rtsp_port: int) -> list[int]:
 
     from cameras.models import Camera
 
-    call_command("seed_birzai", "--demo-users", verbosity=0)
+    call_command("seed_birzai", "--demo-users", verbosity=0, stdout=io.StringIO())
     ids = list(Camera.objects.order_by("pk").values_list("pk", flat=True))
     recording = ids[:cameras]
     for index, pk in enumerate(recording):
@@ -411,10 +412,14 @@ def main() -> None:
         print(f"load: {args.users} users for {args.seconds:.0f} s …", flush=True)
         load_start = timezone.now()
         began = time.monotonic()
-        cpu_before = {"web": common.tree_cpu(web)}
+        parts = {name: [psutil.Process(p.pid)] for name, p in processes.started}
+        postgres = common.postmaster()
+        if postgres is not None:
+            parts["PostgreSQL (whole server)"] = [postgres]
+        cpu_before = {name: common.tree_cpu(roots) for name, roots in parts.items()}
         stats, failures = locust_run(args, base, work / "sessions.json", work)
         load_seconds = time.monotonic() - began
-        cpu["load: portal CPU-seconds per wall second"] = (common.tree_cpu(web) - cpu_before["web"]) / load_seconds
+        load_cpu = {name: (common.tree_cpu(roots) - cpu_before[name]) / load_seconds for name, roots in parts.items()}
         load_end = timezone.now()
         idle = seconds_lost(camera_ids, idle_start, idle_end)
         loaded = seconds_lost(camera_ids, load_start, load_end)
@@ -423,6 +428,10 @@ def main() -> None:
         print("portal CPU per request, one client (ms; gunicorn processes only, PostgreSQL not counted):")
         for name, value in cpu.items():
             print(f"  {name:<46} {value:8.1f}")
+        print("CPU-seconds per second during the load (2 = both cores; 'cameras' is the simulator, which real "
+              "cameras do not cost the server):")
+        for name, value in load_cpu.items():
+            print(f"  {name:<46} {value:8.2f}")
         print(f"machine load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     finally:
         processes.stop_all()

@@ -8,6 +8,7 @@ says that nothing any persona does under concurrent use answers an error. No tim
 from __future__ import annotations
 
 import csv
+import io
 import os
 import subprocess
 import sys
@@ -32,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_the_load_personas_browse_and_watch_footage_without_errors(live_server, tmp_path: Path) -> None:
     from bench import load
 
-    call_command("seed_birzai", "--demo-users", verbosity=0)
+    call_command("seed_birzai", "--demo-users", verbosity=0, stdout=io.StringIO())
     start = timezone.now() - timedelta(seconds=75)
     for camera in Camera.objects.all():
         footage_index(camera, start, count=8, seconds=10.0)
