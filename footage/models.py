@@ -235,6 +235,9 @@ class RecorderLease(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     # When the supervisor last queued a recording task; stops it queuing one per tick.
     requested_at = models.DateTimeField(null=True, blank=True)
+    # The supervisor asks the holder to hand the camera to this recording host (to spread the
+    # cameras after a host came back); the holder does so at its next heartbeat (footage.hosts).
+    handover_to = models.CharField(max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("recorder lease")
@@ -245,6 +248,21 @@ class RecorderLease(models.Model):
 
     def is_live(self, now: timezone.datetime | None = None) -> bool:
         return bool(self.holder and self.expires_at and self.expires_at > (now or timezone.now()))
+
+
+class RecorderHost(models.Model):
+    """A recording worker that is up (its Celery node name), kept by a heartbeat: see footage.hosts."""
+
+    name = models.CharField(max_length=200, primary_key=True)
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("recording host")
+        verbose_name_plural = _("recording hosts")
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class JobStatus(models.TextChoices):

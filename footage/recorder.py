@@ -12,7 +12,9 @@ of a worker consuming the ``recording`` queue. The loop:
    for codec and resolution). Each closed segment becomes an ingest job on this worker's own
    queue (the file is on this host's disk);
 4. beats the lease every third of its lifetime. A lost lease (another worker took over) stops
-   ffmpeg at once; a disabled camera stops it cleanly; a worker shutdown stops it cleanly;
+   ffmpeg at once; a disabled camera stops it cleanly; a worker shutdown stops it cleanly; so does
+   a handover the supervisor asked for (``footage.hosts``: the cameras spread over the recording
+   hosts), after which the lease is released and the camera queued on the other host;
 5. when ffmpeg ends by itself the camera was lost: the run ends with that reason, a gap opens, and
    the loop reconnects with exponential backoff (1 s, 2 s, 4 s … ``SAFECAM_RECONNECT_MAX_SECONDS``);
 6. when this host's spool is full (``footage.spool.fill``) ffmpeg is stopped cleanly, the run ends
@@ -145,7 +147,10 @@ class CameraRecorder:
     holder: str
     # How ingest jobs are queued; the task passes one that targets this worker's own queue.
     enqueue_ingest: Callable[[int, int, str, float, float], None]
+    # How a camera is queued on another host when the supervisor asks for a handover.
+    hand_over: Callable[[int, str], None] | None = None
     token: uuid.UUID | None = None
+    handover_to: str = ""
     last_beat: float = 0.0
     stderr_tail: deque = field(default_factory=lambda: deque(maxlen=20))
 
@@ -188,6 +193,8 @@ class CameraRecorder:
             if self.token is not None:
                 self._db("release the lease", services.lease_release, camera_id=self.camera_id, token=self.token)
                 self._db("report the stop", health_update, camera_id=self.camera_id, recorder_state="stopped")
+                if self.handover_to and self.hand_over is not None:
+                    self.hand_over(self.camera_id, self.handover_to)
             close_old_connections()
 
     def _db(self, what: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -271,6 +278,12 @@ class CameraRecorder:
         enabled = self._db("check the camera", Camera.objects.filter(pk=self.camera_id, enabled=True).exists)
         if enabled is False:
             return "disabled"
+        from footage.hosts import handover_target
+
+        self.handover_to = self._db("look for a handover", handover_target, camera_id=self.camera_id,
+                                    token=self.token)
+        if self.handover_to and self.hand_over is not None:
+            return "handover"
         return "ok"
 
     _next_try: float = 0.0
@@ -337,8 +350,12 @@ class CameraRecorder:
                 reason, detail, stop = EndReason.SPOOL_FULL, "", False
             elif stop_reason:
                 reason, stop = EndReason.RECORDER_STOPPED, True
-                detail = ("Another recorder took over this camera." if self.token is None
-                          else "The recording worker was shut down.")
+                if self.token is None:
+                    detail = "Another recorder took over this camera."
+                elif stop_reason == "handover":
+                    detail = f"Handed over to {self.handover_to} to spread the cameras over the recording hosts."
+                else:
+                    detail = "The recording worker was shut down."
             elif count:
                 reason, stop = EndReason.CAMERA_LOST, False
                 detail = error_text or "The camera stopped sending video."
@@ -346,6 +363,8 @@ class CameraRecorder:
                 reason, stop = EndReason.CAMERA_UNREACHABLE, False
                 detail = error_text or f"ffmpeg exited with code {process.returncode} before any video arrived."
             detail = _redact(detail, camera)
+            if run is not None and shutting_down.is_set():
+                self._drain(run, folder)
             if reason == EndReason.SPOOL_FULL:
                 self._spool_full_stop(run, spool.fill())
             elif run is not None:
@@ -423,6 +442,28 @@ class CameraRecorder:
             log.warning("Camera %s: could not queue the ingest of %s (%s); the spool sweep will", self.camera_id,
                         path.name, exc)
 
+    @staticmethod
+    def _drain(run: Run, folder: Path) -> None:
+        """The worker is going down: store the run's closed segments still in the spool now.
+
+        Their jobs wait on this worker's own queue, which nobody consumes until it comes back (on
+        another machine nobody else can read this disk). A warm shutdown waits for this task, so a
+        clean stop leaves nothing behind; a job that runs meanwhile finds the segment indexed.
+        """
+        for closed in spool.closed_segments(folder):
+            path = folder / closed.filename
+            if not path.exists():
+                continue
+            try:
+                result = services.segment_ingest(run_id=run.pk, sequence=closed.sequence, path=path,
+                                                 start_offset=closed.start, end_offset=closed.end)
+            except Exception:  # noqa: BLE001  it stays in the spool; the sweep at the next start queues it
+                log.exception("Could not store %s at shutdown", path)
+                continue
+            if result.outcome == "waiting":  # storage down: it waits in the spool for the next sweep
+                spool.queued_clear(path)
+                break
+
     def _should_stop(self) -> str:
         if shutting_down.is_set():
             return EndReason.RECORDER_STOPPED
@@ -431,8 +472,8 @@ class CameraRecorder:
         beat = self._beat()
         if beat == "lost":
             return EndReason.RECORDER_STOPPED
-        if beat == "disabled":
-            return "disabled"
+        if beat in ("disabled", "handover"):
+            return beat
         return ""
 
     @staticmethod

@@ -84,7 +84,8 @@ def lease_acquire(*, camera_id: int, holder: str) -> uuid.UUID | None:
     token = uuid.uuid4()
     taken = RecorderLease.objects.filter(camera_id=camera_id).filter(
         Q(holder="") | Q(expires_at__isnull=True) | Q(expires_at__lte=now)
-    ).update(holder=holder, token=token, expires_at=now + lease_ttl(), heartbeat_at=now, requested_at=None)
+    ).update(holder=holder, token=token, expires_at=now + lease_ttl(), heartbeat_at=now, requested_at=None,
+             handover_to="")
     return token if taken else None
 
 
@@ -99,7 +100,8 @@ def lease_renew(*, camera_id: int, token: uuid.UUID) -> bool:
 
 
 def lease_release(*, camera_id: int, token: uuid.UUID) -> None:
-    RecorderLease.objects.filter(camera_id=camera_id, token=token).update(holder="", token=None, expires_at=None)
+    RecorderLease.objects.filter(camera_id=camera_id, token=token).update(holder="", token=None, expires_at=None,
+                                                                        handover_to="")
 
 
 def database_up_for() -> timedelta | None:
@@ -230,7 +232,7 @@ class StorageUnavailable(Exception):
 
 @dataclass(frozen=True)
 class IngestResult:
-    outcome: str  # "stored", "duplicate", "waiting" (storage down), "lost"
+    outcome: str  # "stored", "duplicate", "waiting" (storage down), "lost", "busy" (another job has it)
     segment: Segment | None = None
 
 
@@ -329,8 +331,17 @@ def segment_ingest(*, run_id: int, sequence: int, path: Path, start_offset: floa
     """Move one closed segment from the spool to storage, verify, index, then delete the spool file.
 
     Safe to run twice and in any order: the (run, sequence) pair is unique, and the spool file is
-    removed only after its row is committed.
+    removed only after its row is committed. Two jobs at once for one file: the second answers "busy".
     """
+    try:
+        with spool.segment_claimed(path):
+            return _segment_ingest(run_id=run_id, sequence=sequence, path=path, start_offset=start_offset,
+                                   end_offset=end_offset)
+    except spool.SegmentBusy:
+        return IngestResult("busy")
+
+
+def _segment_ingest(*, run_id: int, sequence: int, path: Path, start_offset: float, end_offset: float) -> IngestResult:
     run = Run.objects.select_related("camera").get(pk=run_id)
     existing = Segment.objects.filter(run=run, sequence=sequence).first()
     if existing is not None:

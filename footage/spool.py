@@ -30,6 +30,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,6 +139,34 @@ class RunLock:
             fcntl.flock(self.handle, fcntl.LOCK_UN)
             self.handle.close()
             self.handle = None
+
+
+class SegmentBusy(Exception):
+    """Another ingest job is storing this spool file right now."""
+
+
+@contextmanager
+def segment_claimed(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a spool segment while one job stores it (``SegmentBusy`` if taken).
+
+    Two jobs for one file happen (a sweep can list a segment the moment ffmpeg closes it, just before
+    its recorder queues it); storing it twice at once would make each copy check fail against the
+    other's write and take the storage server for down. A missing file is not locked: the caller
+    decides what its absence means.
+    """
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SegmentBusy(str(path)) from None
+        yield
+    finally:
+        handle.close()
 
 
 def mark_queued(path: Path) -> None:

@@ -1,8 +1,12 @@
 """The supervisor: what beat runs every ``SAFECAM_SUPERVISE_SECONDS`` to keep recording honest.
 
-* queue a recorder for every enabled camera whose lease lapsed (a worker died, or it just started);
+* queue a recorder for every enabled camera whose lease lapsed (a worker died, or it just started),
+  on the recording host with the fewest cameras, and spread them again when a host came back
+  (``footage.hosts``);
 * sweep this host's spool: re-queue segments whose ingest job was lost, finish the folders of
-  recorders that died (their last, unlisted segment is probed once and kept), remove empty ones;
+  recorders that died (their last, unlisted segment is probed once and kept), remove empty ones.
+  Each recording host also sweeps its own spool (its host agent, ``footage.hosts``): with several
+  hosts, no other can read it;
 * probe an unreachable storage server with backoff, and re-queue everything once it answers;
 * alert loudly when the spool nears what it may hold (``footage.spool.fill``: its limit, or its
   disk's free space less a reserve); at 100 % the recorders stop (``footage.recorder``);

@@ -9,6 +9,9 @@ Queues:
   closed segment sits on the recording host's disk, so only a worker on that host can move it;
   if that worker dies, the job waits for it to come back and the spool sweep re-queues it anyway.
 * the default queue: the supervisor, retention, verification.
+
+With several recording hosts the supervisor queues each camera on the direct queue of the host
+with the fewest cameras (``footage.hosts``), not on ``recording``, so the cameras spread.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from celery import Task, shared_task
 from celery.utils import worker_direct
 from django.db import InterfaceError, OperationalError
 
-from footage import recorder, retention, services, spool, supervise
+from footage import hosts, recorder, retention, services, spool, supervise
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,14 @@ def camera_record(self: Task, camera_id: int) -> str:
     """
     holder = recorder.recorder_holder(self.request.hostname or "")
     return recorder.CameraRecorder(camera_id=camera_id, holder=holder,
-                                   enqueue_ingest=ingest_enqueuer(self.request.hostname or "")).record()
+                                   enqueue_ingest=ingest_enqueuer(self.request.hostname or ""),
+                                   hand_over=camera_record_queue).record()
+
+
+def camera_record_queue(camera_id: int, host: str = "") -> None:
+    """Queue a recorder for the camera on ``host``'s own queue (footage.hosts), or the shared one."""
+    options = {"queue": worker_direct(host)} if host else {}
+    camera_record.apply_async((camera_id,), **options)
 
 
 @shared_task(ignore_result=True)
@@ -70,8 +80,9 @@ def segment_ingest(run_id: int, sequence: int, path: str, start: float, end: flo
 def recording_supervise(self: Task) -> None:
     """Every few seconds (beat): start lapsed recorders, sweep the spool, watch storage and health."""
     enqueue = ingest_enqueuer(self.request.hostname or "")
-    for camera_id in services.recorders_due():
-        camera_record.delay(camera_id)
+    for camera_id, host in hosts.recorders_assign(services.recorders_due()):
+        camera_record_queue(camera_id, host)
+    hosts.rebalance()
     supervise.disabled_cameras_mark()
     supervise.storage_check(enqueue=enqueue)
     supervise.spool_sweep(enqueue=enqueue)

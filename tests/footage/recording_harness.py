@@ -164,6 +164,8 @@ def redis_broker_url() -> str | None:
     url = os.environ.get("CELERY_BROKER_URL", "")
     if not url.startswith(("redis://", "rediss://")):
         return None
+    if os.environ.get("SAFECAM_PIPELINE_BROKER_URL"):  # a Redis database of one's own, on a shared server
+        return os.environ["SAFECAM_PIPELINE_BROKER_URL"]
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     number = 10 + (int(worker.removeprefix("gw")) + 1 if worker.startswith("gw") else 0)
     parts = urlsplit(url)
@@ -247,6 +249,32 @@ class Simulator:
 
 
 @dataclass
+class RecordingHost:
+    """A recording worker standing for a machine of its own: node name ``recorder@<name>``, own spool."""
+
+    name: str
+    spool_dir: Path
+    service: Service | None = None
+    starts: int = 0
+
+    @property
+    def nodename(self) -> str:
+        return f"recorder@{self.name}"
+
+    def run_folders(self) -> list[Path]:
+        return sorted(p for p in self.spool_dir.glob("*/*") if p.is_dir())
+
+    def spool_files(self) -> list[Path]:
+        """Segment files in this host's spool (closed ones waiting and the ones ffmpeg is writing)."""
+        return sorted(self.spool_dir.rglob("*.ts"))
+
+    def spool_waiting(self) -> list[tuple[Path, spool.ClosedSegment]]:
+        """Closed segments (listed by ffmpeg) still in this host's spool, not yet stored."""
+        return [(folder, closed) for folder in self.run_folders() for closed in spool.closed_segments(folder)
+                if (folder / closed.filename).exists()]
+
+
+@dataclass
 class RecordingPipeline:
     """The simulator, beat and workers of one test, sharing its database, broker, spool and storage."""
 
@@ -255,6 +283,7 @@ class RecordingPipeline:
     database_url: str
     broker_url: str | None
     services: dict[str, Service] = field(default_factory=dict)
+    hosts: dict[str, RecordingHost] = field(default_factory=dict)
     simulator: Simulator | None = None
     storage_env: dict[str, str] = field(default_factory=dict)
     # More environment for every Celery process (settings a test needs, e.g. a short export stale time).
@@ -362,12 +391,41 @@ class RecordingPipeline:
         return self._spawn("beat", [str(CELERY), "-A", "safecam", "beat", "-s", str(self.data_dir / "beat-schedule"),
                                     "--loglevel", "INFO"])
 
-    def start_worker(self, name: str, *, queues: str = "celery,recording") -> Service:
+    def start_worker(self, name: str, *, queues: str = "celery,recording", concurrency: int = 8,
+                     nodename: str = "", env: dict[str, str] | None = None) -> Service:
         """A worker named ``name@<host>`` (its recorder lease holder name) on the celery and recording queues."""
         # Without mingle and gossip a worker is ready a second sooner; neither plays a part in recording.
         return self._spawn(name, [str(CELERY), "-A", "safecam", "worker", "-Q", queues, "-P", "threads",
-                                  "-c", "8", "-n", f"{name}@%h", "--without-mingle", "--without-gossip",
-                                  "--loglevel", "INFO"])
+                                  "-c", str(concurrency), "-n", nodename or f"{name}@%h", "--without-mingle",
+                                  "--without-gossip", "--loglevel", "INFO"], env=env)
+
+    def start_host(self, name: str, *, concurrency: int = 40) -> RecordingHost:
+        """A recording host as production runs one: ``celery worker -Q recording -n recorder@<name>``
+        with a spool folder of its own (its "local disk"), sharing the database, broker and storage.
+
+        Starting a host of the same name again (after ``kill`` or ``stop_host``) reuses its spool, as
+        a machine coming back after a crash finds its disk as it was.
+        """
+        host = self.hosts.get(name) or RecordingHost(name=name, spool_dir=self.root / "hosts" / name / "spool")
+        host.spool_dir.mkdir(parents=True, exist_ok=True)
+        self.hosts[name] = host
+        host.starts += 1
+        service_name = name if host.starts == 1 else f"{name}-{host.starts}"
+        env = {**self.env, "SAFECAM_SPOOL_DIR": str(host.spool_dir)}
+        host.service = self.start_worker(service_name, queues="recording", concurrency=concurrency,
+                                         nodename=host.nodename, env=env)
+        return host
+
+    def host_of(self, holder: str) -> RecordingHost:
+        """The recording host whose node name is ``holder`` (a lease holder or a run's recorder)."""
+        return next(host for host in self.hosts.values() if host.nodename == holder)
+
+    def stop_host(self, host: RecordingHost) -> None:
+        """A clean shutdown (SIGTERM, as systemd stops a unit), waited for."""
+        assert host.service is not None
+        host.service.killed = True
+        host.service.stop()
+        host.service.reap(time.monotonic() + STOP_SECONDS)
 
     def worker_named(self, holder: str) -> Service:
         """The worker service whose node name is ``holder`` (``alpha@host`` → ``alpha``)."""
