@@ -31,6 +31,7 @@ from access_requests import selectors, services
 from access_requests.models import (AccessRequest, Channel, Export, RequestFootage, RequestKind, RequestState)
 from cameras.models import Camera, Site
 from safecam.audit import AuditAction, audit_record, request_context
+from safecam.timeranges import InstantField
 
 
 class FootageSerializer(serializers.ModelSerializer):
@@ -51,6 +52,9 @@ class AccessRequestSerializer(serializers.ModelSerializer):
     camera = serializers.SlugRelatedField(slug_field="public_id", queryset=Camera.objects.all(), required=False,
                                           allow_null=True)
     footage = FootageSerializer(many=True, read_only=True)
+    received_at = InstantField(required=False)
+    window_start = InstantField()
+    window_end = InstantField()
     is_open = serializers.BooleanField(read_only=True)
     next_states = serializers.SerializerMethodField()
 
@@ -104,8 +108,8 @@ class EraseSerializer(serializers.Serializer):
 
 class AttachSerializer(serializers.Serializer):
     camera = serializers.UUIDField()
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = InstantField()
+    end = InstantField()
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
@@ -271,8 +275,8 @@ class ExportSerializer(serializers.ModelSerializer):
     camera_name = serializers.CharField(source="camera.name", read_only=True)
     created_by = serializers.CharField(source="created_by.get_username", read_only=True)
     approved_by = serializers.CharField(source="approved_by.get_username", read_only=True, default=None)
-    start = serializers.DateTimeField(required=False)
-    end = serializers.DateTimeField(required=False)
+    start = InstantField(required=False)
+    end = InstantField(required=False)
     redaction = serializers.JSONField(required=False)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
 

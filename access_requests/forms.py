@@ -13,6 +13,7 @@ from access_requests.models import (AccessRequest, Channel, DeliveryMethod, Iden
 from access_requests.workflow import allowed
 from cameras.models import Camera, Site
 from safecam.forms import widget_classes
+from safecam.timeranges import InstantFormField
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
@@ -33,6 +34,8 @@ class RequestForm(forms.ModelForm):
         widgets = {"received_at": LocalDateTimeInput(), "window_start": LocalDateTimeInput(),
                    "window_end": LocalDateTimeInput(), "description": forms.Textarea(attrs={"rows": 4}),
                    "legal_basis": forms.Textarea(attrs={"rows": 2})}
+        field_classes = {"received_at": InstantFormField, "window_start": InstantFormField,
+                         "window_end": InstantFormField}
 
     def __init__(self, *args: Any, disclosure_only: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -79,8 +82,8 @@ class ExtendForm(forms.Form):
 
 class AttachForm(forms.Form):
     camera = forms.UUIDField(label=_("Camera"))
-    start = forms.DateTimeField(label=_("From"), widget=LocalDateTimeInput())
-    end = forms.DateTimeField(label=_("Until"), widget=LocalDateTimeInput())
+    start = InstantFormField(label=_("From"), widget=LocalDateTimeInput())
+    end = InstantFormField(label=_("Until"), widget=LocalDateTimeInput())
     note = forms.CharField(label=_("Note"), required=False, max_length=2000)
 
 

@@ -26,7 +26,7 @@ from footage import playback, selectors, services
 from footage.models import Hold, Incident, RetentionRecord, ViewingMode
 from safecam.audit import request_context
 from safecam.permissions import can
-from safecam.timeranges import RangeError, parse_range
+from safecam.timeranges import InstantField, RangeError, parse_range
 
 
 class CameraForHoldField(serializers.SlugRelatedField):
@@ -45,6 +45,9 @@ class HoldSerializer(serializers.ModelSerializer):
     created_by = serializers.CharField(source="created_by.get_username", read_only=True)
     released_by = serializers.CharField(source="released_by.get_username", read_only=True, default=None)
     active = serializers.SerializerMethodField()
+    start = InstantField()
+    end = InstantField()
+    expires_at = InstantField(required=False, allow_null=True)
 
     class Meta:
         model = Hold
@@ -231,8 +234,8 @@ class IncidentCreateSerializer(serializers.Serializer):
         slug_field="public_id", queryset=Camera.objects.none(),
         error_messages={"does_not_exist": _("There is no camera {value} whose footage you may play."),
                         "invalid": _("Give the camera's UUID.")})
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = InstantField()
+    end = InstantField()
     note = serializers.CharField(max_length=4000)
     place_hold = serializers.BooleanField(default=False)
 

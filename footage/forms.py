@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from footage.models import Hold
+from safecam.timeranges import InstantFormField
 
 LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1}, format="%Y-%m-%dT%H:%M:%S")
 
@@ -14,6 +15,7 @@ class HoldForm(forms.ModelForm):
     class Meta:
         model = Hold
         fields = ["start", "end", "reason", "review_on", "expires_at"]
+        field_classes = {"start": InstantFormField, "end": InstantFormField, "expires_at": InstantFormField}
         widgets = {
             "start": LOCAL_INPUT,
             "end": LOCAL_INPUT,

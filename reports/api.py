@@ -21,7 +21,7 @@ from reports import jobs
 from reports.forms import StatisticsFilterForm
 from reports.models import Report
 from reports.statistics import may_see_statistics, statistics
-from safecam.timeranges import months_between
+from safecam.timeranges import RangeError, day_check, months_between
 
 
 class FiguresSerializer(serializers.Serializer):
@@ -150,6 +150,11 @@ class ReportSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start, end = attrs.get("period_start"), attrs.get("period_end")
+        for name in ("period_start", "period_end"):
+            try:
+                day_check(attrs[name], field=name) if attrs.get(name) else None
+            except RangeError as exc:
+                raise serializers.ValidationError({name: str(exc)}) from None
         if start and end and end < start:
             raise serializers.ValidationError({"period_end": "The period must not end before it starts."})
         if start and end and len(months_between(start, end)) > 60:
