@@ -69,7 +69,8 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         read_only_fields = ["reference", "state", "identity_method", "identity_verified_at", "due_on",
                             "extension_months", "extension_reason", "extension_notified_on", "outcome",
                             "refusal_reasons", "delivery_method", "delivered_on", "closed_at", "created_at"]
-        extra_kwargs = {"received_at": {"required": False}, "channel": {"required": False}}
+        extra_kwargs = {"received_at": {"required": False}, "channel": {"required": False},
+                        "legal_basis": {"max_length": 4000}}
 
     def get_next_states(self, obj: AccessRequest) -> list[str]:
         from access_requests.workflow import allowed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -40,6 +41,9 @@ class RequestForm(forms.ModelForm):
     def __init__(self, *args: Any, disclosure_only: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["received_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+        # A TextField without a length in the model: the form bounds it (no migration for a form rule).
+        self.fields["legal_basis"].max_length = 4000
+        self.fields["legal_basis"].validators.append(MaxLengthValidator(4000))
         self.fields["site"].queryset = Site.objects.order_by("name")
         self.fields["camera"].queryset = Camera.objects.select_related("site").order_by("site__name", "name")
         self.fields["camera"].label_from_instance = lambda camera: f"{camera.site.name} · {camera.name}"

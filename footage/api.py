@@ -54,6 +54,7 @@ class HoldSerializer(serializers.ModelSerializer):
         fields = ["uuid", "camera", "camera_name", "site", "start", "end", "reason", "review_on", "expires_at",
                   "active", "created_by", "created_at", "released_at", "released_by", "release_reason"]
         read_only_fields = ["created_at", "released_at", "release_reason"]
+        extra_kwargs = {"reason": {"max_length": services.TEXT_MAX}}
 
     def get_active(self, hold: Hold) -> bool:
         return hold.is_active()
@@ -63,7 +64,7 @@ class HoldSerializer(serializers.ModelSerializer):
 
 
 class HoldReleaseSerializer(serializers.Serializer):
-    reason = serializers.CharField()
+    reason = serializers.CharField(max_length=services.TEXT_MAX)
 
 
 class HoldViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):

@@ -12,6 +12,8 @@ LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1}, f
 
 
 class HoldForm(forms.ModelForm):
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
     class Meta:
         model = Hold
         fields = ["start", "end", "reason", "review_on", "expires_at"]
@@ -26,7 +28,8 @@ class HoldForm(forms.ModelForm):
 
 
 class HoldReleaseForm(forms.Form):
-    reason = forms.CharField(label=_("Why is the hold no longer needed?"), widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("Why is the hold no longer needed?"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ViewingFilterForm(forms.Form):
