@@ -31,6 +31,7 @@ from access_requests import selectors, services
 from access_requests.models import (AccessRequest, Channel, Export, RequestFootage, RequestKind, RequestState)
 from cameras.models import Camera, Site
 from safecam.audit import AuditAction, audit_record, request_context
+from safecam.ids import UUID_LOOKUP
 from safecam.timeranges import InstantField
 
 
@@ -123,6 +124,7 @@ class AccessRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
     serializer_class = AccessRequestSerializer
     lookup_field = "public_id"
     lookup_url_kwarg = "uuid"
+    lookup_value_regex = UUID_LOOKUP
     filterset_fields = ["kind", "state"]
     ordering_fields = ["due_on", "received_at"]
 
@@ -310,6 +312,7 @@ class ExportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ExportSerializer
     lookup_field = "public_id"
     lookup_url_kwarg = "uuid"
+    lookup_value_regex = UUID_LOOKUP
     filterset_fields = ["status"]
 
     def get_queryset(self):  # type: ignore[override]

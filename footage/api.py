@@ -25,6 +25,7 @@ from cameras.models import Camera
 from footage import playback, selectors, services
 from footage.models import Hold, Incident, RetentionRecord, ViewingMode
 from safecam.audit import request_context
+from safecam.ids import UUID_LOOKUP
 from safecam.permissions import can
 from safecam.timeranges import InstantField, RangeError, parse_range
 
@@ -75,6 +76,7 @@ class HoldViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = HoldSerializer
     lookup_field = "public_id"
     lookup_url_kwarg = "uuid"
+    lookup_value_regex = UUID_LOOKUP
     filterset_fields = ["camera__public_id"]
     ordering_fields = ["created_at", "start"]
 
@@ -255,6 +257,7 @@ class IncidentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = IncidentSerializer
     lookup_field = "public_id"
     lookup_url_kwarg = "uuid"
+    lookup_value_regex = UUID_LOOKUP
     filterset_fields = ["camera__public_id"]
 
     def get_queryset(self):  # type: ignore[override]

@@ -21,6 +21,7 @@ from reports import jobs
 from reports.forms import StatisticsFilterForm
 from reports.models import Report
 from reports.statistics import may_see_statistics, statistics
+from safecam.ids import UUID_LOOKUP
 from safecam.timeranges import RangeError, day_check, months_between
 
 
@@ -168,6 +169,7 @@ class ReportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ReportSerializer
     lookup_field = "public_id"
     lookup_url_kwarg = "uuid"
+    lookup_value_regex = UUID_LOOKUP
     filterset_fields = ["kind", "status", "language"]
     reaches = staticmethod(lambda user: user.has_perm("reports.manage_project"))
 
