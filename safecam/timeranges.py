@@ -88,24 +88,20 @@ def day_check(value: date, *, field: str) -> date:
 def instant_check(value: datetime, *, field: str) -> datetime:
     """``value`` as an aware datetime, or a RangeError saying why it is not a usable moment.
 
-    A time without an offset is read as local (Europe/Vilnius) time; one that local clocks skip (the
-    spring change) or show twice (the autumn change) is refused, naming the offsets to choose from,
-    rather than silently guessed (Django's own form fields refuse them too)."""
+    A time without an offset is read as local (Europe/Vilnius) time. One that local clocks skip (the
+    spring change) is refused, naming the offsets to choose from, rather than silently moved; one
+    they show twice (the autumn change) is taken the first time, as the timeline and the public form
+    document (give an offset, +02:00, for the second)."""
     day_check(value.date(), field=field)
     if timezone.is_aware(value):
         return value
     zone = local_zone()
     first, second = value.replace(tzinfo=zone, fold=0), value.replace(tzinfo=zone, fold=1)
     offsets = [first.utcoffset(), second.utcoffset()]
-    if offsets[0] != offsets[1]:
-        back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if offsets[0] != offsets[1] and first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
         names = " / ".join(_offset_text(offset) for offset in offsets)
-        if back != value:
-            raise RangeError(_("%(field)s: %(value)s does not exist in %(zone)s (the clocks were put forward); "
-                               "give an offset, e.g. %(offsets)s.") % {
-                "field": field, "value": value.isoformat(timespec="minutes"), "zone": zone.key, "offsets": names})
-        raise RangeError(_("%(field)s: %(value)s happens twice in %(zone)s (the clocks were put back); "
-                           "give the offset: %(offsets)s.") % {
+        raise RangeError(_("%(field)s: %(value)s does not exist in %(zone)s (the clocks were put forward); "
+                           "give an offset, e.g. %(offsets)s.") % {
             "field": field, "value": value.isoformat(timespec="minutes"), "zone": zone.key, "offsets": names})
     return first
 
@@ -233,7 +229,7 @@ class InstantFormField(forms.DateTimeField):
 
 class InstantField(serializers.DateTimeField):
     """An API's date and time, parsed like every query parameter (``parse_instant``): ISO 8601 with
-    an offset or ``Z``, naive as Vilnius time, refusing skipped or doubled local times and years
+    an offset or ``Z``, naive as Vilnius time, refusing local times the clocks skip and years
     outside MIN_YEAR–MAX_YEAR with a message (DRF's own field crashes on ``0001-01-01T00:00``)."""
 
     def to_internal_value(self, value: object) -> datetime:
