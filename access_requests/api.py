@@ -46,9 +46,18 @@ class FootageSerializer(serializers.ModelSerializer):
         fields = ["uuid", "camera", "camera_name", "start", "end", "note", "hold", "added_at"]
 
 
+class SiteSlugField(serializers.SlugRelatedField):
+    """A site by slug; a NUL byte is "no such site" before it reaches PostgreSQL (a DataError there)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", "\\x00"))
+        return super().to_internal_value(data)
+
+
 class AccessRequestSerializer(serializers.ModelSerializer):
     uuid = serializers.UUIDField(source="public_id", read_only=True)
-    site = serializers.SlugRelatedField(slug_field="slug", queryset=Site.objects.all(), required=False,
+    site = SiteSlugField(slug_field="slug", queryset=Site.objects.all(), required=False,
                                         allow_null=True)
     camera = serializers.SlugRelatedField(slug_field="public_id", queryset=Camera.objects.all(), required=False,
                                           allow_null=True)

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from footage.models import Hold
-from safecam.timeranges import InstantFormField
+from safecam.timeranges import DayFormField, InstantFormField
 
 LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1}, format="%Y-%m-%dT%H:%M:%S")
 
@@ -35,4 +35,4 @@ class HoldReleaseForm(forms.Form):
 class ViewingFilterForm(forms.Form):
     camera = forms.UUIDField(label=_("Camera (UUID)"), required=False)
     actor = forms.CharField(label=_("User"), required=False, max_length=150)
-    day = forms.DateField(label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    day = DayFormField(label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -71,6 +71,17 @@ def test_every_api_lookup_answers_404_json_for_bad_and_unknown_ids(
         assert_api_refused(response, (404,))
 
 
+@pytest.mark.parametrize("field", ["site", "camera", "kind", "channel", "requester_name"])
+def test_a_nul_byte_in_a_related_or_text_field_is_a_400(field: str, dpo: Any, api_client_for: Any,
+                                                         registry: Any) -> None:
+    # PostgreSQL refuses NUL in text: unchecked, a slug lookup with one was a DataError (500).
+    body = {"kind": "access", "channel": "email", "requester_name": "Jonas", "description": "Raudona striukė",
+            "window_start": "2026-11-25T10:00Z", "window_end": "2026-11-25T11:00Z", field: "vabal\x00ninkas"}
+    client = api_client_for(dpo)
+    with NoTrace(AccessRequest):
+        assert_api_refused(client.post("/api/v1/access-requests/", body, format="json"))
+
+
 @pytest.mark.parametrize(("route", "value"), [
     ("/api/v1/holds/?camera__public_id={v}", "not-a-uuid"),
     ("/api/v1/incidents/?camera__public_id={v}", "../../etc/passwd"),

@@ -121,9 +121,10 @@ def _problems(tree: ast.AST, name: str) -> list[str]:
         where = f"{name}:{node.lineno}"
         dotted = _dotted(node.func)
         for keyword in node.keywords:
-            if keyword.arg == "shell" and not (isinstance(keyword.value, ast.Constant) and keyword.value.value is False):
+            value = keyword.value
+            if keyword.arg == "shell" and not (isinstance(value, ast.Constant) and value.value is False):
                 found.append(f"{where}: shell={ast.unparse(keyword.value)}")
-        if dotted[-2:] in SHELL_FUNCTIONS or dotted[-1:] == ("system",) and dotted[:1] == ("os",):
+        if dotted[-2:] in SHELL_FUNCTIONS:
             found.append(f"{where}: {'.'.join(dotted)}() runs a shell")
         if dotted[:1] == ("subprocess",) and dotted[-1] in SUBPROCESS_CALLS and node.args:
             first = node.args[0]
