@@ -33,6 +33,8 @@ from access_requests.models import (AccessRequest, Channel, DeliveryMethod, Expo
 from cameras.models import Camera, Site
 from safecam.api import public_id_or_404
 from safecam.audit import AuditAction, audit_record, request_context
+from safecam.ids import UUID_LOOKUP
+from safecam.timeranges import InstantField
 
 
 class FootageSerializer(serializers.ModelSerializer):
@@ -46,13 +48,25 @@ class FootageSerializer(serializers.ModelSerializer):
         fields = ["uuid", "camera", "camera_name", "start", "end", "note", "hold", "added_at"]
 
 
+class SiteSlugField(serializers.SlugRelatedField):
+    """A site by slug; a NUL byte is "no such site" before it reaches PostgreSQL (a DataError there)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", "\\x00"))
+        return super().to_internal_value(data)
+
+
 class AccessRequestSerializer(serializers.ModelSerializer):
     uuid = serializers.UUIDField(source="public_id", read_only=True)
-    site = serializers.SlugRelatedField(slug_field="slug", queryset=Site.objects.all(), required=False,
+    site = SiteSlugField(slug_field="slug", queryset=Site.objects.all(), required=False,
                                         allow_null=True)
     camera = serializers.SlugRelatedField(slug_field="public_id", queryset=Camera.objects.all(), required=False,
                                           allow_null=True)
     footage = FootageSerializer(many=True, read_only=True)
+    received_at = InstantField(required=False)
+    window_start = InstantField()
+    window_end = InstantField()
     is_open = serializers.BooleanField(read_only=True)
     next_states = serializers.SerializerMethodField()
 
@@ -67,7 +81,8 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         read_only_fields = ["reference", "state", "identity_method", "identity_verified_at", "due_on",
                             "extension_months", "extension_reason", "extension_notified_on", "outcome",
                             "refusal_reasons", "delivery_method", "delivered_on", "closed_at", "created_at"]
-        extra_kwargs = {"received_at": {"required": False}, "channel": {"required": False}}
+        extra_kwargs = {"received_at": {"required": False}, "channel": {"required": False},
+                        "legal_basis": {"max_length": 4000}}
 
     def get_next_states(self, obj: AccessRequest) -> list[str]:
         from access_requests.workflow import allowed
@@ -106,8 +121,8 @@ class EraseSerializer(serializers.Serializer):
 
 class AttachSerializer(serializers.Serializer):
     camera = serializers.UUIDField()
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = InstantField()
+    end = InstantField()
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
@@ -120,6 +135,7 @@ class AccessRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
     serializer_class = AccessRequestSerializer
     lookup_field = "public_id"
     lookup_url_kwarg = "uuid"
+    lookup_value_regex = UUID_LOOKUP
     filterset_fields = ["kind", "state"]
     ordering_fields = ["due_on", "received_at"]
 
@@ -275,8 +291,8 @@ class ExportSerializer(serializers.ModelSerializer):
     camera_name = serializers.CharField(source="camera.name", read_only=True)
     created_by = serializers.CharField(source="created_by.get_username", read_only=True)
     approved_by = serializers.CharField(source="approved_by.get_username", read_only=True, default=None)
-    start = serializers.DateTimeField(required=False)
-    end = serializers.DateTimeField(required=False)
+    start = InstantField(required=False)
+    end = InstantField(required=False)
     redaction = serializers.JSONField(required=False)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
 
@@ -309,6 +325,7 @@ class ExportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ExportSerializer
     lookup_field = "public_id"
     lookup_url_kwarg = "uuid"
+    lookup_value_regex = UUID_LOOKUP
     filterset_fields = ["status"]
 
     def get_queryset(self):  # type: ignore[override]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +14,7 @@ from access_requests.models import (AccessRequest, Channel, DeliveryMethod, Iden
 from access_requests.workflow import allowed
 from cameras.models import Camera, Site
 from safecam.forms import widget_classes
+from safecam.timeranges import InstantFormField
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
@@ -33,10 +35,15 @@ class RequestForm(forms.ModelForm):
         widgets = {"received_at": LocalDateTimeInput(), "window_start": LocalDateTimeInput(),
                    "window_end": LocalDateTimeInput(), "description": forms.Textarea(attrs={"rows": 4}),
                    "legal_basis": forms.Textarea(attrs={"rows": 2})}
+        field_classes = {"received_at": InstantFormField, "window_start": InstantFormField,
+                         "window_end": InstantFormField}
 
     def __init__(self, *args: Any, disclosure_only: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["received_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+        # A TextField without a length in the model: the form bounds it (no migration for a form rule).
+        self.fields["legal_basis"].max_length = 4000
+        self.fields["legal_basis"].validators.append(MaxLengthValidator(4000))
         self.fields["site"].queryset = Site.objects.order_by("name")
         self.fields["camera"].queryset = Camera.objects.select_related("site").order_by("site__name", "name")
         self.fields["camera"].label_from_instance = lambda camera: f"{camera.site.name} · {camera.name}"
@@ -79,8 +86,8 @@ class ExtendForm(forms.Form):
 
 class AttachForm(forms.Form):
     camera = forms.UUIDField(label=_("Camera"))
-    start = forms.DateTimeField(label=_("From"), widget=LocalDateTimeInput())
-    end = forms.DateTimeField(label=_("Until"), widget=LocalDateTimeInput())
+    start = InstantFormField(label=_("From"), widget=LocalDateTimeInput())
+    end = InstantFormField(label=_("Until"), widget=LocalDateTimeInput())
     note = forms.CharField(label=_("Note"), required=False, max_length=2000)
 
 

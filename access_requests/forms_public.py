@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from access_requests.models import RequestKind
 from cameras.models import Camera, Site
 from safecam.forms import widget_classes
-from safecam.timeranges import local_zone
+from safecam.timeranges import RangeError, day_check, local_zone
 
 # The kinds a data subject may ask for here (a disclosure to a third party is filed by the institution).
 PUBLIC_KINDS = [(value, label) for value, label in RequestKind.choices if value != RequestKind.DISCLOSURE]
@@ -99,6 +99,12 @@ class PublicRequestForm(forms.Form):
             self.add_error("requester_email", _("Give an email address or a phone number (or both), so we can "
                                                 "answer you."))
         day, start, end = data.get("date"), data.get("time_from"), data.get("time_to")
+        for name in ("date", "date_to"):
+            try:
+                day_check(data[name], field=str(self.fields[name].label)) if data.get(name) else None
+            except RangeError as exc:
+                self.add_error(name, str(exc))
+                day = None
         if day and start and end:
             data["window_start"] = local_instant(day, start)
             data["window_end"] = local_instant(data.get("date_to") or day, end)

@@ -22,7 +22,7 @@ from access_requests.models import RecipientKind, RequestKind, RequestState
 from cameras.models import Site
 from safecam.doors import PERMISSION, door
 from safecam.forms import InvalidMarked, widget_classes
-from safecam.timeranges import local_today
+from safecam.timeranges import DayFormField, local_today
 
 PER_PAGE = 50
 
@@ -45,7 +45,8 @@ class _FilterForm(InvalidMarked, forms.Form):
 
 
 def _date(label: Any) -> forms.DateField:
-    return forms.DateField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"},
+    # Years within 1970–2999: 0001-01-01 or 9999-12-31 would overflow the local-day arithmetic (a 500).
+    return DayFormField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"},
                                                                                format="%Y-%m-%d"))
 
 

@@ -78,6 +78,8 @@ class SiteViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = SiteSerializer
     lookup_field = "slug"
+    # A slug's characters only: a NUL byte reaching PostgreSQL's text comparison is a DataError (a 500).
+    lookup_value_regex = "[-a-zA-Z0-9_]+"
     search_fields = ["name", "address"]
     ordering_fields = ["name"]
 

@@ -26,8 +26,9 @@ from footage import playback, selectors, services
 from footage.models import Hold, Incident, RetentionRecord, ViewingMode
 from safecam.api import public_id_or_404
 from safecam.audit import request_context
+from safecam.ids import UUID_LOOKUP
 from safecam.permissions import can
-from safecam.timeranges import RangeError, parse_range
+from safecam.timeranges import InstantField, RangeError, parse_range
 
 
 class CameraForHoldField(serializers.SlugRelatedField):
@@ -46,12 +47,16 @@ class HoldSerializer(serializers.ModelSerializer):
     created_by = serializers.CharField(source="created_by.get_username", read_only=True)
     released_by = serializers.CharField(source="released_by.get_username", read_only=True, default=None)
     active = serializers.SerializerMethodField()
+    start = InstantField()
+    end = InstantField()
+    expires_at = InstantField(required=False, allow_null=True)
 
     class Meta:
         model = Hold
         fields = ["uuid", "camera", "camera_name", "site", "start", "end", "reason", "review_on", "expires_at",
                   "active", "created_by", "created_at", "released_at", "released_by", "release_reason"]
         read_only_fields = ["created_at", "released_at", "release_reason"]
+        extra_kwargs = {"reason": {"max_length": services.TEXT_MAX}}
 
     def get_active(self, hold: Hold) -> bool:
         return hold.is_active()
@@ -61,7 +66,7 @@ class HoldSerializer(serializers.ModelSerializer):
 
 
 class HoldReleaseSerializer(serializers.Serializer):
-    reason = serializers.CharField()
+    reason = serializers.CharField(max_length=services.TEXT_MAX)
 
 
 class HoldViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -72,6 +77,7 @@ class HoldViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = HoldSerializer
     lookup_field = "public_id"
     lookup_url_kwarg = "uuid"
+    lookup_value_regex = UUID_LOOKUP
     filterset_fields = ["camera__public_id"]
     ordering_fields = ["created_at", "start"]
 
@@ -232,8 +238,8 @@ class IncidentCreateSerializer(serializers.Serializer):
         slug_field="public_id", queryset=Camera.objects.none(),
         error_messages={"does_not_exist": _("There is no camera {value} whose footage you may play."),
                         "invalid": _("Give the camera's UUID.")})
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = InstantField()
+    end = InstantField()
     note = serializers.CharField(max_length=4000)
     place_hold = serializers.BooleanField(default=False)
 
@@ -252,6 +258,7 @@ class IncidentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = IncidentSerializer
     lookup_field = "public_id"
     lookup_url_kwarg = "uuid"
+    lookup_value_regex = UUID_LOOKUP
     filterset_fields = ["camera__public_id"]
 
     def get_queryset(self):  # type: ignore[override]

@@ -418,6 +418,10 @@ def _hold_details(hold: Hold) -> dict[str, Any]:
             "cause": f"{hold.cause_type.model}:{hold.cause_id}" if hold.cause_type_id else ""}
 
 
+# The longest reason or note a person types (forms and serializers say so before a service is called).
+TEXT_MAX = 2000
+
+
 @transaction.atomic
 def hold_place(*, camera: Camera, start: datetime, end: datetime, reason: str, by: Any,
                review_on: date | None = None, expires_at: datetime | None = None,

@@ -21,7 +21,8 @@ from reports import jobs
 from reports.forms import StatisticsFilterForm
 from reports.models import Report
 from reports.statistics import may_see_statistics, statistics
-from safecam.timeranges import months_between
+from safecam.ids import UUID_LOOKUP
+from safecam.timeranges import RangeError, day_check, months_between
 
 
 class FiguresSerializer(serializers.Serializer):
@@ -150,6 +151,11 @@ class ReportSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start, end = attrs.get("period_start"), attrs.get("period_end")
+        for name in ("period_start", "period_end"):
+            try:
+                day_check(attrs[name], field=name) if attrs.get(name) else None
+            except RangeError as exc:
+                raise serializers.ValidationError({name: str(exc)}) from None
         if start and end and end < start:
             raise serializers.ValidationError({"period_end": "The period must not end before it starts."})
         if start and end and len(months_between(start, end)) > 60:
@@ -163,6 +169,7 @@ class ReportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ReportSerializer
     lookup_field = "public_id"
     lookup_url_kwarg = "uuid"
+    lookup_value_regex = UUID_LOOKUP
     filterset_fields = ["kind", "status", "language"]
     reaches = staticmethod(lambda user: user.has_perm("reports.manage_project"))
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from reports.models import Activity, BudgetLine, Expenditure, Indicator, Partner, Project, Report, ReportKind
 from reports.statistics import statistics_cameras, statistics_sites
 from safecam.forms import InvalidMarked, widget_classes
-from safecam.timeranges import local_today, month_end, month_start, months_between
+from safecam.timeranges import DayFormField, local_today, month_end, month_start, months_between
 
 # A statistics period covers at most this many months (a funder asks for a year, or the project's
 # life; more is a question for the CSV of several periods).
@@ -27,7 +27,7 @@ class MonthInput(forms.DateInput):
         super().__init__(format="%Y-%m", **kwargs)
 
 
-class MonthField(forms.DateField):
+class MonthField(DayFormField):
     widget = MonthInput
     input_formats = ["%Y-%m", "%Y-%m-%d"]
 
@@ -161,6 +161,7 @@ class ReportForm(InvalidMarked, forms.ModelForm):
         model = Report
         fields = ["kind", "language", "period_start", "period_end", "problems"]
         widgets = {"period_start": DATE, "period_end": DATE, "problems": forms.Textarea(attrs={"rows": 3})}
+        field_classes = {"period_start": DayFormField, "period_end": DayFormField}
         help_texts = {"problems": _("Progress report only: what went differently from the plan, and why.")}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -289,12 +289,16 @@ def photo_add(*, activity: Activity, upload: Any, caption: str, by: Any) -> Acti
     from django.core.files.base import ContentFile
 
     name = _storage().save(f"reports/photos/{activity.public_id}/{uuid.uuid4()}.jpg", ContentFile(data))
-    with transaction.atomic():
-        photo = ActivityPhoto.objects.create(activity=activity, storage_name=name, width=picture.width,
-                                             height=picture.height, size=len(data), caption=caption[:300],
-                                             uploaded_by=by)
-        audit_record(action=AuditAction.PROJECT_CHANGED, actor=by, target=activity,
-                     details={"record": "activityphoto", "created": True, "photo": str(photo.public_id)})
+    try:
+        with transaction.atomic():
+            photo = ActivityPhoto.objects.create(activity=activity, storage_name=name, width=picture.width,
+                                                 height=picture.height, size=len(data), caption=caption[:300],
+                                                 uploaded_by=by)
+            audit_record(action=AuditAction.PROJECT_CHANGED, actor=by, target=activity,
+                         details={"record": "activityphoto", "created": True, "photo": str(photo.public_id)})
+    except BaseException:
+        _storage().delete(name)  # no row names it: it would be an orphan nobody can see or delete
+        raise
     return photo
 
 

@@ -396,3 +396,18 @@ LOGGING = {
                 # django-axes logs every login at INFO; the audit trail already records them.
                 "axes": {"level": "WARNING"}},
 }
+
+# --- request size limits (issue 7: bad input; safecam/uploads.py) -------------------------------------
+# Form fields and JSON bodies: 2.5 MB (Django's default, said out loud); multipart uploads (an activity
+# photo is at most 15 MB, checked again by the service) up to SAFECAM_UPLOAD_MAX_BYTES, refused before
+# any of it is stored. An oversized body is a 413 with a message (handler400 in safecam/urls.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = config.env_int("SAFECAM_BODY_MAX_BYTES", 2_621_440, minimum=65_536)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+SAFECAM_UPLOAD_MAX_BYTES = config.env_int("SAFECAM_UPLOAD_MAX_BYTES", 16 * 1024 * 1024, minimum=65_536)
+FILE_UPLOAD_HANDLERS = ["safecam.uploads.LimitedUploadHandler",
+                        "django.core.files.uploadhandler.MemoryFileUploadHandler",
+                        "django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["safecam.uploads.LimitedJSONParser",
+                                            "rest_framework.parsers.FormParser",
+                                            "rest_framework.parsers.MultiPartParser"]

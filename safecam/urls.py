@@ -39,3 +39,4 @@ urlpatterns = [
 
 handler404 = "safecam.views.not_found"
 handler500 = "safecam.views.server_error"
+handler400 = "safecam.uploads.bad_request"
