@@ -135,7 +135,13 @@ def _sweep_folder(folder: Path, *, live: bool, accepting: bool, force: bool, enq
             continue
         if force or age is None or age > REQUEUE_AFTER_SECONDS or not live:
             spool.mark_queued(path)
-            enqueue(run.pk, sequence, str(path), start, end)
+            try:
+                enqueue(run.pk, sequence, str(path), start, end)
+            except Exception:
+                # The broker is down (a recording host sweeps on its own, without it): unmarked, the
+                # file is queued by the first sweep after the broker answers, not 120 s later.
+                spool.queued_clear(path)
+                raise
             report.queued += 1
     if not live and not pending and spool.run_folder_is_empty(folder):
         spool.run_folder_remove(folder)

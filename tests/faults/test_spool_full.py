@@ -14,12 +14,15 @@ is a disk; where mounting is not allowed, a 6 MB ``SAFECAM_SPOOL_LIMIT_MB`` play
 
 from __future__ import annotations
 
+import re
 import time
+from email.header import decode_header, make_header
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import RequestFactory
+from django.utils import translation
 
 from footage.context_processors import recording_alert
 from footage.models import EndReason, Gap, Run, Segment, StorageStatus
@@ -65,9 +68,11 @@ def test_a_full_spool_stops_recording_with_an_audited_gap_keeps_what_waits_and_r
         assert event.details["camera"] == str(camera.public_id)
         assert event.details["run"] == str(run.public_id) and event.details["from"]
         pipeline.wait_until(lambda: not pipeline.ffmpeg_of(pipeline.services["alpha"]), 10.0, "ffmpeg stopped")
-        pipeline.wait_until(lambda: "the spool is full" in pipeline.services["alpha"].log_tail(400)
-                            or "the spool is full" in pipeline.services["beat"].log_tail(400), 30.0,
-                            "the administrators were mailed that recording stopped")
+        with translation.override("lt"):  # mails go out in the users' language
+            subject = translation.gettext("SafeCam: the spool is full, recording has stopped")
+        pipeline.wait_until(lambda: subject in _mailed_subjects(pipeline.services["alpha"].log_tail(400)
+                                                                + "\n" + pipeline.services["beat"].log_tail(400)),
+                            30.0, "the administrators were mailed that recording stopped")
 
         # Nothing is dropped to make room: every closed segment of the run waits, and keeps waiting.
         waiting = {(folder / closed.filename): sha256_of(folder / closed.filename)
@@ -90,3 +95,9 @@ def test_a_full_spool_stops_recording_with_an_audited_gap_keeps_what_waits_and_r
         assert gap.end == resumed.started_at
         assert Run.objects.get(pk=run.pk).ended_at == max(s.end for s in Segment.objects.filter(run=run))
         pipeline.stop_all()
+
+
+def _mailed_subjects(log: str) -> list[str]:
+    """The subjects of the mails the console mail backend printed (MIME-encoded when not ASCII)."""
+    headers = re.findall(r"^Subject:(.*(?:\n[ \t].*)*)", log, re.M)  # with its folded continuation lines
+    return [str(make_header(decode_header(" ".join(header.split())))) for header in headers]
