@@ -81,3 +81,13 @@ def can(user: Any, action: str, obj: models.Model) -> bool:
     """Whether ``user`` may do ``action`` on ``obj``, decided by the same door as every list."""
     manager = type(obj)._default_manager
     return manager.restrict(user, action).filter(pk=obj.pk).exists()
+
+
+def allowed(user: Any, actions: tuple[str, ...], obj: models.Model) -> set[str]:
+    """Which of ``actions`` ``user`` may do on ``obj``: ``can`` for several actions in one query (the
+    camera page asks four), decided by the same door."""
+    manager = type(obj)._default_manager
+    checks = {f"may_{action}": models.Exists(manager.restrict(user, action).filter(pk=models.OuterRef("pk")))
+              for action in actions}
+    row = manager.filter(pk=obj.pk).annotate(**checks).values(*checks).first() or {}
+    return {action for action in actions if row.get(f"may_{action}")}

@@ -13,7 +13,7 @@ from cameras import services
 from cameras.models import Camera, Site
 from safecam.audit import audit_record
 from safecam.models import AuditEvent
-from safecam.permissions import ACTIONS, UnknownAction, can
+from safecam.permissions import ACTIONS, UnknownAction, can, allowed
 from tests.conftest import PERSONAS, make_user
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +63,8 @@ def test_it_answers_can_exactly_as_restrict_does(name: str, registry: dict[str, 
         for action in ACTIONS:
             listed = type(obj).objects.restrict(user, action).filter(pk=obj.pk).exists()
             assert can(user, action, obj) is listed, (name, action, obj)
+        # Several actions at once (one query) answer the same.
+        assert allowed(user, tuple(ACTIONS), obj) == {a for a in ACTIONS if can(user, a, obj)}, (name, obj)
 
 
 def test_it_shows_the_superuser_everything(registry: dict[str, list[Camera]], superuser: Any) -> None:
