@@ -47,7 +47,9 @@ def report_request(*, kind: str, language: str, period_start: Any, period_end: A
     report.save()
     audit_record(action=AuditAction.REPORT_REQUESTED, actor=by, target=report,
                  details={"kind": kind, "language": language, "from": str(period_start), "until": str(period_end)})
-    transaction.on_commit(lambda: _enqueue(report.pk))
+    # robust: with the broker down the report is kept (queued, audited) and reports_resume sends it
+    # later; the coordinator gets the row, not an error.
+    transaction.on_commit(lambda: _enqueue(report.pk), robust=True)
     return report
 
 

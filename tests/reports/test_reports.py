@@ -172,3 +172,25 @@ def test_a_reversed_period_is_refused_with_a_message(coordinator: Any) -> None:
                             period_end=date(2026, 11, 1), by=coordinator)
     assert "Laikotarpis negali baigtis anksčiau" in str(error.value)
     assert not Report.objects.exists()
+
+
+def test_a_report_asked_for_while_the_broker_is_down_is_kept_and_sent_later(
+        coordinator: Any, report_storage: Any, monkeypatch: Any, django_capture_on_commit_callbacks: Any) -> None:
+    from kombu.exceptions import OperationalError
+
+    from reports import tasks
+
+    def broker_down(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.report_render, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = jobs.report_request(kind="publicity", language="en", period_start=NOVEMBER[0],
+                                     period_end=NOVEMBER[1], by=coordinator)
+    report.refresh_from_db()
+    assert report.status == ReportStatus.QUEUED  # kept, and its request audited
+    assert AuditEvent.objects.filter(action="report.requested", target_id=str(report.public_id)).exists()
+    queued: list[int] = []
+    monkeypatch.setattr("reports.jobs._enqueue", queued.append)
+    Report.objects.filter(pk=report.pk).update(created_at=timezone.now() - jobs.STALE - timedelta(seconds=1))
+    assert jobs.reports_resume() == 1 and queued == [report.pk]
